@@ -1,0 +1,1 @@
+"""The collector: the HTTP door events come in through."""

@@ -1,0 +1,183 @@
+"""One typed Settings object: defaults < `clicklake.toml` < `CLICKLAKE_*` environment.
+
+Nested keys are joined with `__` in the environment: `[server] port` in the
+file is `CLICKLAKE_SERVER__PORT`. The file is `./clicklake.toml` when it
+exists, or the path in `CLICKLAKE_CONFIG` (or `clicklake --config`), which
+must exist. Every setting carries its meaning in a `Meta(description=...)`;
+`settings_table()` lists them for the docs, and a test keeps
+`docs/configuration.md` in step with this module.
+
+A bad or unknown value fails at start-up with a `ConfigError` that names the
+key, the value and where it was read.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from clicklake.errors import ConfigError
+
+ENV_PREFIX: Final = "CLICKLAKE_"
+CONFIG_ENV: Final = "CLICKLAKE_CONFIG"
+DEFAULT_FILE: Final = "clicklake.toml"
+
+
+class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    host: Annotated[str, Meta(description="Address the HTTP server (collector and dashboard) binds to.")] = (
+        "127.0.0.1"
+    )
+    port: Annotated[int, Meta(ge=1, le=65535, description="TCP port of the HTTP server.")] = 8000
+
+
+class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
+    data: Annotated[
+        str,
+        Meta(
+            description=(
+                "Data directory: metadata database, stream, Iceberg catalog and warehouse. "
+                "Deleting it resets everything."
+            )
+        ),
+    ] = "./data"
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"], Meta(description="Least severe log level written.")
+    ] = "info"
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.data)
+
+
+class SettingDoc(Struct, frozen=True):
+    """One row of the settings table."""
+
+    key: str
+    env: str
+    default: str
+    type: str
+    description: str
+
+
+def settings_table(cls: type[Struct] = Settings, prefix: str = "") -> Iterator[SettingDoc]:
+    """Every leaf setting, in declaration order, with its default and meaning."""
+    info = msgspec.inspect.type_info(cls)
+    assert isinstance(info, msgspec.inspect.StructType)
+    defaults = cls()
+    for field in info.fields:
+        key = prefix + field.name
+        tp = field.type
+        if isinstance(tp, msgspec.inspect.StructType):
+            yield from settings_table(tp.cls, key + ".")
+            continue
+        description = tp.description if isinstance(tp, msgspec.inspect.Metadata) else None
+        if description is None:
+            raise AssertionError(f"setting {key!r} has no description")
+        inner = tp.type if isinstance(tp, msgspec.inspect.Metadata) else tp
+        yield SettingDoc(
+            key=key,
+            env=ENV_PREFIX + key.upper().replace(".", "__"),
+            default=_show(_get(defaults, key)),
+            type=_type_name(inner),
+            description=description,
+        )
+
+
+def _get(obj: Any, key: str) -> Any:
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _show(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _type_name(tp: msgspec.inspect.Type) -> str:
+    if isinstance(tp, msgspec.inspect.LiteralType):
+        return " \\| ".join(str(v) for v in tp.values)
+    if isinstance(tp, msgspec.inspect.IntType):
+        bounds = [f">= {tp.ge}" if tp.ge is not None else "", f"<= {tp.le}" if tp.le is not None else ""]
+        return " ".join(["integer", *[b for b in bounds if b]])
+    names = {msgspec.inspect.StrType: "string", msgspec.inspect.BoolType: "boolean", msgspec.inspect.FloatType: "number"}
+    return names.get(type(tp), type(tp).__name__)
+
+
+# -- loading ------------------------------------------------------------------
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Layer defaults, the TOML file and the environment into one checked Settings."""
+    environ = os.environ if env is None else env
+    merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+
+    path, required = _config_path(config_file, environ)
+    if path is not None and (required or path.exists()):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"Config file {str(path)!r} does not exist; create it or unset {CONFIG_ENV}.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Config file {str(path)!r} is not valid TOML: {exc}.") from None
+        _merge(merged, data, origins, f"config file {path}", "")
+
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        node = merged
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"Environment variable {name} sets a key inside {part!r}, which is not a table.")
+            node = child
+        node[parts[-1]] = value
+        origins[".".join(parts)] = f"environment variable {name}"
+
+    try:
+        return msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(str(exc), merged, origins)) from None
+
+
+def _config_path(config_file: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tuple[Path | None, bool]:
+    if config_file is not None:
+        return Path(config_file), True
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV]), True
+    return Path(DEFAULT_FILE), False
+
+
+def _merge(into: dict[str, Any], data: Mapping[str, Any], origins: dict[str, str], origin: str, prefix: str) -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _merge(into.setdefault(key, {}), value, origins, origin, f"{prefix}{key}.")
+        else:
+            into[key] = value
+            origins[prefix + key] = origin
+
+
+def _explain(message: str, merged: dict[str, Any], origins: dict[str, str]) -> str:
+    msg, _, at = message.partition(" - at `$")
+    path = at.rstrip("`").lstrip(".").replace("`", "")
+    if msg.startswith("Object contains unknown field `"):
+        name = msg.removeprefix("Object contains unknown field `").rstrip("`")
+        key = f"{path}.{name}" if path else name
+        known = ", ".join(d.key for d in settings_table())
+        return f"Unknown setting {key!r} (from {origins.get(key, 'the config')}); known settings: {known}."
+    value: Any = merged
+    for part in path.split(".") if path else []:
+        value = value.get(part) if isinstance(value, dict) else None
+    origin = origins.get(path, "the config")
+    return f"Setting {path!r} has a bad value {value!r} (from {origin}): {msg[:1].lower()}{msg[1:]}."

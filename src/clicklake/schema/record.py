@@ -1,0 +1,245 @@
+"""The enriched record: what the collector appends to the stream and the loader
+writes as one row of `bronze.events` (seed 004 sections 2 and 3.2, plus
+`site_id`, device, traffic source and the extension event fields).
+
+Every nested object of the record is present with nullable leaves, except the
+per-event-type ones (`chart`, `affiliate`, `product`, `order`, `search`, `qr`,
+`custom`), which are null when the event has none. Timestamps are integers of
+epoch milliseconds in UTC; `clicklake.schema.arrow` maps them to Arrow
+`timestamp[ms, UTC]` and `date32`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Final
+
+import msgspec
+from msgspec import UNSET, Meta, Struct
+
+from clicklake.schema import events as ev
+
+TimestampMs = Annotated[int, Meta(extra={"arrow": "timestamp_ms"}, description="epoch ms, UTC")]
+DateDays = Annotated[int, Meta(extra={"arrow": "date32"}, description="days since 1970-01-01")]
+
+MS_PER_DAY: Final = 86_400_000
+MS_PER_HOUR: Final = 3_600_000
+
+
+class Privacy(Struct):
+    analytics: bool
+    ads: bool | None = None
+    source_ip_anonymized: str | None = None
+
+
+class UserRecord(Struct):
+    user_id_hash: str | None = None
+    anonymous_id: str | None = None
+    #: The visitor this event counts for: `user_id_hash`, else `anonymous_id`,
+    #: else the collector's cookieless daily id.
+    visitor_id: str | None = None
+    geo_country: str | None = None
+
+
+class UtmRecord(Struct):
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+
+
+class SessionRecord(Struct):
+    session_id: str | None = None
+    utm: UtmRecord = msgspec.field(default_factory=UtmRecord)
+
+
+class CtxRecord(Struct):
+    page_url: str | None = None
+    referrer: str | None = None
+    locale: str | None = None
+    user_agent: str | None = None
+    ab_variant: str | None = None
+    title: str | None = None
+
+
+class Device(Struct):
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    #: desktop, mobile, tablet, bot or other.
+    device_type: str | None = None
+    is_bot: bool = False
+
+
+class Traffic(Struct):
+    referrer_host: str | None = None
+    #: search, social, email, campaign, direct, internal or other.
+    referrer_class: str | None = None
+
+
+class ChartRecord(Struct):
+    product_ids: list[str] | None = None
+    action: str | None = None
+    control_id: str | None = None
+    #: The client's string, number or boolean as text (seed 004 stores varchar).
+    control_value: str | None = None
+
+
+class AffiliateRecord(Struct):
+    link_id: str | None = None
+    target: str | None = None
+    payout_cents: int | None = None
+
+
+class CustomRecord(Struct):
+    name: str
+    #: Values as text: strings as sent, other scalars as their JSON.
+    properties: dict[str, str] | None = None
+
+
+class MetadataRecord(Struct):
+    sdk_version: str | None = None
+    experiment_keys: list[str] | None = None
+    schema_hash: str | None = None
+
+
+class Record(Struct, omit_defaults=False):
+    """One row of `bronze.events`."""
+
+    site_id: str
+    event_type: str
+    event_id: str
+    ts: TimestampMs
+    ingest_ts: int
+    source: str
+    schema_version: str
+    privacy: Privacy
+    user: UserRecord
+    session: SessionRecord
+    ctx: CtxRecord
+    device: Device
+    traffic: Traffic
+    metadata: MetadataRecord
+    chart: ChartRecord | None = None
+    affiliate: AffiliateRecord | None = None
+    product: ev.Product | None = None
+    order: ev.Order | None = None
+    search: ev.Search | None = None
+    qr: ev.Qr | None = None
+    custom: CustomRecord | None = None
+    #: Partition columns of seed 004 section 3.1, from `ingest_ts`.
+    ingest_dt: DateDays = 0
+    hour: str = ""
+
+
+def _opt(value: object) -> object:
+    return None if value is UNSET else value
+
+
+def _text(value: object) -> str | None:
+    if value is UNSET or value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return msgspec.json.encode(value).decode()
+
+
+def to_record(
+    event: ev.Event,
+    ts_ms: int,
+    *,
+    site_id: str,
+    ingest_ts: int,
+    event_id: str,
+    source: str = "web",
+    schema_hash: str | None = None,
+    source_ip_anonymized: str | None = None,
+    visitor_id: str | None = None,
+    geo_country: str | None = None,
+    device: Device | None = None,
+    traffic: Traffic | None = None,
+) -> Record:
+    """Flatten a validated event into a bronze row; enrichment comes from the caller.
+
+    `event_id` is the client's (lower-cased) or one the caller made up.
+    """
+    user = event.user
+    session = event.session if event.session is not UNSET else ev.Session()
+    utm = session.utm if session.utm is not UNSET else ev.Utm()
+    ctx = event.ctx if event.ctx is not UNSET else ev.Ctx()
+    meta = event.metadata if event.metadata is not UNSET else ev.Metadata()
+    user_id_hash = _opt(user.user_id_hash)
+    anonymous_id = _opt(user.anonymous_id)
+    record = Record(
+        site_id=site_id,
+        event_type=type(event).__struct_config__.tag,  # type: ignore[arg-type]
+        event_id=event_id,
+        ts=ts_ms,
+        ingest_ts=ingest_ts,
+        source=source,
+        schema_version=event.schema_version,
+        privacy=Privacy(
+            analytics=user.consent.analytics,
+            ads=_opt(user.consent.ads),  # type: ignore[arg-type]
+            source_ip_anonymized=source_ip_anonymized,
+        ),
+        user=UserRecord(
+            user_id_hash=user_id_hash,  # type: ignore[arg-type]
+            anonymous_id=anonymous_id,  # type: ignore[arg-type]
+            visitor_id=user_id_hash or anonymous_id or visitor_id,  # type: ignore[arg-type]
+            geo_country=geo_country,
+        ),
+        session=SessionRecord(
+            session_id=_opt(session.session_id),  # type: ignore[arg-type]
+            utm=UtmRecord(*(_opt(getattr(utm, f)) for f in UtmRecord.__struct_fields__)),  # type: ignore[arg-type]
+        ),
+        ctx=CtxRecord(*(_opt(getattr(ctx, f)) for f in CtxRecord.__struct_fields__)),  # type: ignore[arg-type]
+        device=device or Device(),
+        traffic=traffic or Traffic(),
+        metadata=MetadataRecord(
+            sdk_version=_opt(meta.sdk_version),  # type: ignore[arg-type]
+            experiment_keys=_opt(meta.experiment_keys),  # type: ignore[arg-type]
+            schema_hash=schema_hash,
+        ),
+        ingest_dt=ingest_ts // MS_PER_DAY,
+        hour=f"{ingest_ts % MS_PER_DAY // MS_PER_HOUR:02d}",
+    )
+    chart = getattr(event, "chart", UNSET)
+    if chart is not UNSET:
+        record.chart = ChartRecord(
+            product_ids=_opt(chart.product_ids),
+            action=_opt(chart.action),
+            control_id=_opt(chart.control_id),
+            control_value=_text(chart.control_value),
+        )
+    affiliate = getattr(event, "affiliate", UNSET)
+    if affiliate is not UNSET:
+        record.affiliate = AffiliateRecord(
+            link_id=_opt(affiliate.link_id),
+            target=_opt(affiliate.target),
+            payout_cents=_opt(affiliate.payout_cents),
+        )
+    if isinstance(event, (ev.ProductView, ev.AddToCart)):
+        record.product = event.product
+    elif isinstance(event, ev.Purchase):
+        record.order = event.order
+    elif isinstance(event, ev.SearchEvent):
+        record.search = event.search
+    elif isinstance(event, ev.QrScan):
+        record.qr = event.qr
+    elif isinstance(event, ev.CustomEvent):
+        props = event.custom.properties
+        record.custom = CustomRecord(
+            name=event.custom.name,
+            properties=None
+            if props is UNSET
+            else {k: v if isinstance(v, str) else msgspec.json.encode(v).decode() for k, v in props.items()},
+        )
+    return record
+
+
+def schema_fingerprint(document: bytes) -> str:
+    """`sha256:` and the first 16 hex digits of the published JSON Schema."""
+    return "sha256:" + hashlib.sha256(document).hexdigest()[:16]
