@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser(
         "schema",
         help="print the JSON Schema of one event",
-        description="Print the published JSON Schema (Draft 2020-12) of one ingest event, as served at /schema/v1.json.",
+        description=(
+            "Print the published JSON Schema (Draft 2020-12) of one ingest event, as served at /schema/v1.json."
+        ),
     )
     schema.set_defaults(func=_schema)
     return parser

@@ -30,9 +30,7 @@ DEFAULT_FILE: Final = "clicklake.toml"
 
 
 class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
-    host: Annotated[str, Meta(description="Address the HTTP server (collector and dashboard) binds to.")] = (
-        "127.0.0.1"
-    )
+    host: Annotated[str, Meta(description="Address the HTTP server (collector and dashboard) binds to.")] = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535, description="TCP port of the HTTP server.")] = 8000
 
 
@@ -77,23 +75,19 @@ def settings_table(cls: type[Struct] = Settings, prefix: str = "") -> Iterator[S
         if isinstance(tp, msgspec.inspect.StructType):
             yield from settings_table(tp.cls, key + ".")
             continue
-        description = tp.description if isinstance(tp, msgspec.inspect.Metadata) else None
+        description = (
+            (tp.extra_json_schema or {}).get("description") if isinstance(tp, msgspec.inspect.Metadata) else None
+        )
         if description is None:
             raise AssertionError(f"setting {key!r} has no description")
         inner = tp.type if isinstance(tp, msgspec.inspect.Metadata) else tp
         yield SettingDoc(
             key=key,
             env=ENV_PREFIX + key.upper().replace(".", "__"),
-            default=_show(_get(defaults, key)),
+            default=_show(getattr(defaults, field.name)),
             type=_type_name(inner),
             description=description,
         )
-
-
-def _get(obj: Any, key: str) -> Any:
-    for part in key.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def _show(value: Any) -> str:
@@ -106,7 +100,11 @@ def _type_name(tp: msgspec.inspect.Type) -> str:
     if isinstance(tp, msgspec.inspect.IntType):
         bounds = [f">= {tp.ge}" if tp.ge is not None else "", f"<= {tp.le}" if tp.le is not None else ""]
         return " ".join(["integer", *[b for b in bounds if b]])
-    names = {msgspec.inspect.StrType: "string", msgspec.inspect.BoolType: "boolean", msgspec.inspect.FloatType: "number"}
+    names = {
+        msgspec.inspect.StrType: "string",
+        msgspec.inspect.BoolType: "boolean",
+        msgspec.inspect.FloatType: "number",
+    }
     return names.get(type(tp), type(tp).__name__)
 
 
@@ -127,7 +125,8 @@ def load_settings(
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"Config file {str(path)!r} does not exist; create it or unset {CONFIG_ENV}.") from None
+            named_by = "--config" if config_file is not None else CONFIG_ENV
+            raise ConfigError(f"Config file {str(path)!r} (named by {named_by}) does not exist.") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Config file {str(path)!r} is not valid TOML: {exc}.") from None
         _merge(merged, data, origins, f"config file {path}", "")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Generator
 
 import uvicorn
@@ -19,6 +20,7 @@ import uvicorn
 from clicklake import __version__
 from clicklake.collect.app import create_app
 from clicklake.config import Settings
+from clicklake.errors import ConfigError
 
 log = logging.getLogger("clicklake.up")
 
@@ -29,6 +31,17 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before serving, so that a taken port is one clear error, not a traceback."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}. "
+            "Stop whatever uses it, or choose another port with --port or CLICKLAKE_SERVER__PORT."
+        ) from None
 
 
 async def _announce(server: uvicorn.Server, settings: Settings) -> None:
@@ -52,21 +65,22 @@ async def run(settings: Settings) -> None:
         timeout_graceful_shutdown=10,
     )
     server = _Server(config)
+    sock = _listen(settings.server.host, settings.server.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    serving = asyncio.create_task(server.serve(), name="http")
-    asyncio.create_task(_announce(server, settings), name="announce")
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name="http")
+    announcing = asyncio.create_task(_announce(server, settings), name="announce")
     stopping = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if serving in done:
         stopping.cancel()
-        serving.result()  # a server that died on its own (port taken, ...) raises here
-        if not server.started:
-            raise SystemExit(1)
+        announcing.cancel()
+        serving.result()  # a server that died on its own raises here
         return
     log.info("stopping")
+    announcing.cancel()
     server.should_exit = True
     await serving

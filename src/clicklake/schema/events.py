@@ -18,7 +18,7 @@ USD, yen for JPY) with an ISO 4217 code beside it, never a float.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, Union
+from typing import Annotated, Final, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -31,9 +31,7 @@ RFC3339_PATTERN: Final = (
     r"(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 #: RFC 4122 textual form, the shape JSON Schema's `uuid` format checks.
-UUID_PATTERN: Final = (
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+UUID_PATTERN: Final = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 Timestamp = Annotated[str, Meta(pattern=RFC3339_PATTERN, extra_json_schema={"format": "date-time"})]
 EventId = Annotated[str, Meta(pattern=UUID_PATTERN, extra_json_schema={"format": "uuid"})]
@@ -42,18 +40,20 @@ SchemaVersion = Annotated[str, Meta(pattern=r"^1\.\d+\.\d+$")]
 #: A JSON Schema `integer` with `minimum: 0`. JSON Schema counts 5.0 as an
 #: integer, so a float is let through here and `validate` rejects it unless it
 #: is integral; the record then carries it as an int.
+#: Integers are bounded to 64 bits because they become `bigint` columns.
+MAX_INT: Final = 2**63 - 1
 Count = Annotated[
-    Union[Annotated[int, Meta(ge=0)], Annotated[float, Meta(ge=0)]],
-    Meta(extra_json_schema={"type": "integer", "minimum": 0}),
+    Annotated[int, Meta(ge=0, le=MAX_INT)] | Annotated[float, Meta(ge=0, le=MAX_INT)],
+    Meta(extra_json_schema={"type": "integer", "minimum": 0, "maximum": MAX_INT}),
 ]
 Quantity = Annotated[
-    Union[Annotated[int, Meta(ge=1)], Annotated[float, Meta(ge=1)]],
-    Meta(extra_json_schema={"type": "integer", "minimum": 1}),
+    Annotated[int, Meta(ge=1, le=MAX_INT)] | Annotated[float, Meta(ge=1, le=MAX_INT)],
+    Meta(extra_json_schema={"type": "integer", "minimum": 1, "maximum": MAX_INT}),
 ]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
 ShortText = Annotated[str, Meta(max_length=1024)]
 Name = Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$")]
-Scalar = Union[Annotated[str, Meta(max_length=1024)], int, float, bool, None]
+Scalar = Annotated[str, Meta(max_length=1024)] | int | float | bool | None
 
 ChartAction = Literal["toggle", "sort", "filter", "compare_expand", "compare_collapse"]
 
@@ -77,12 +77,12 @@ MAX_ORDER_ITEMS: Final = 200
 # -- nested objects of seed 004 (open: unknown nested keys are dropped) ------
 
 
-class Consent(Struct, omit_defaults=True):
+class Consent(Struct):
     analytics: bool
     ads: bool | UnsetType = UNSET
 
 
-class User(Struct, omit_defaults=True):
+class User(Struct):
     consent: Consent
     user_id_hash: str | UnsetType = UNSET
     #: Set by the SDK when consent allows first-party storage; clicklake's own
@@ -90,7 +90,7 @@ class User(Struct, omit_defaults=True):
     anonymous_id: str | UnsetType = UNSET
 
 
-class Utm(Struct, omit_defaults=True):
+class Utm(Struct):
     source: str | UnsetType = UNSET
     medium: str | UnsetType = UNSET
     campaign: str | UnsetType = UNSET
@@ -98,12 +98,12 @@ class Utm(Struct, omit_defaults=True):
     content: str | UnsetType = UNSET
 
 
-class Session(Struct, omit_defaults=True):
+class Session(Struct):
     session_id: str | UnsetType = UNSET
     utm: Utm | UnsetType = UNSET
 
 
-class Ctx(Struct, omit_defaults=True):
+class Ctx(Struct):
     page_url: str | UnsetType = UNSET
     referrer: str | UnsetType = UNSET
     locale: str | UnsetType = UNSET
@@ -113,20 +113,20 @@ class Ctx(Struct, omit_defaults=True):
     title: str | UnsetType = UNSET
 
 
-class Chart(Struct, omit_defaults=True):
+class Chart(Struct):
     product_ids: list[str] | UnsetType = UNSET
     action: ChartAction | UnsetType = UNSET
     control_id: str | UnsetType = UNSET
-    control_value: str | int | float | bool | None | UnsetType = UNSET
+    control_value: str | int | float | bool | UnsetType | None = UNSET
 
 
-class Affiliate(Struct, omit_defaults=True):
+class Affiliate(Struct):
     link_id: str | UnsetType = UNSET
     target: str | UnsetType = UNSET
     payout_cents: Count | UnsetType = UNSET
 
 
-class Metadata(Struct, omit_defaults=True):
+class Metadata(Struct):
     sdk_version: str | UnsetType = UNSET
     experiment_keys: list[str] | UnsetType = UNSET
 
@@ -134,7 +134,7 @@ class Metadata(Struct, omit_defaults=True):
 # -- nested objects of the extensions (closed) --------------------------------
 
 
-class Product(Struct, omit_defaults=True, forbid_unknown_fields=True):
+class Product(Struct, forbid_unknown_fields=True):
     """A product seen or put in a cart."""
 
     product_id: ShortText
@@ -150,7 +150,7 @@ class Product(Struct, omit_defaults=True, forbid_unknown_fields=True):
     position: Count | UnsetType = UNSET
 
 
-class LineItem(Struct, omit_defaults=True, forbid_unknown_fields=True):
+class LineItem(Struct, forbid_unknown_fields=True):
     product_id: ShortText
     quantity: Quantity = 1
     price_minor: Count | UnsetType = UNSET
@@ -160,7 +160,7 @@ class LineItem(Struct, omit_defaults=True, forbid_unknown_fields=True):
     variant: ShortText | UnsetType = UNSET
 
 
-class Order(Struct, omit_defaults=True, forbid_unknown_fields=True):
+class Order(Struct, forbid_unknown_fields=True):
     """A completed purchase; amounts in minor units of `currency`."""
 
     order_id: ShortText
@@ -173,13 +173,13 @@ class Order(Struct, omit_defaults=True, forbid_unknown_fields=True):
     items: Annotated[list[LineItem], Meta(max_length=MAX_ORDER_ITEMS)] | UnsetType = UNSET
 
 
-class Search(Struct, omit_defaults=True, forbid_unknown_fields=True):
+class Search(Struct, forbid_unknown_fields=True):
     query: Annotated[str, Meta(max_length=1024)]
     results_count: Count | UnsetType = UNSET
     category: ShortText | UnsetType = UNSET
 
 
-class Qr(Struct, omit_defaults=True, forbid_unknown_fields=True):
+class Qr(Struct, forbid_unknown_fields=True):
     """A scan of a printed QR code (seed 000: restaurant tables)."""
 
     link_id: ShortText
@@ -188,18 +188,17 @@ class Qr(Struct, omit_defaults=True, forbid_unknown_fields=True):
     target: ShortText | UnsetType = UNSET
 
 
-class Custom(Struct, omit_defaults=True, forbid_unknown_fields=True):
+class Custom(Struct, forbid_unknown_fields=True):
     name: Name
     properties: (
-        Annotated[dict[Annotated[str, Meta(max_length=64)], Scalar], Meta(max_length=MAX_CUSTOM_PROPERTIES)]
-        | UnsetType
+        Annotated[dict[Annotated[str, Meta(max_length=64)], Scalar], Meta(max_length=MAX_CUSTOM_PROPERTIES)] | UnsetType
     ) = UNSET
 
 
 # -- the events ---------------------------------------------------------------
 
 
-class _Base(Struct, omit_defaults=True, forbid_unknown_fields=True, tag_field="event_type"):
+class _Base(Struct, forbid_unknown_fields=True, tag_field="event_type"):
     ts: Timestamp
     user: User
     schema_version: SchemaVersion = "1.0.0"
@@ -248,17 +247,17 @@ class CustomEvent(_Base, tag="custom", kw_only=True):
     custom: Custom
 
 
-Event = Union[
-    PageView,
-    ChartInteraction,
-    AffiliateClick,
-    ProductView,
-    AddToCart,
-    Purchase,
-    SearchEvent,
-    QrScan,
-    CustomEvent,
-]
+Event = (
+    PageView
+    | ChartInteraction
+    | AffiliateClick
+    | ProductView
+    | AddToCart
+    | Purchase
+    | SearchEvent
+    | QrScan
+    | CustomEvent
+)
 EVENT_CLASSES: Final[tuple[type[_Base], ...]] = (
     PageView,
     ChartInteraction,
@@ -270,3 +269,5 @@ EVENT_CLASSES: Final[tuple[type[_Base], ...]] = (
     QrScan,
     CustomEvent,
 )
+#: The `event_type` of each event class.
+EVENT_TYPE_OF: Final[dict[type[_Base], str]] = {cls: str(cls.__struct_config__.tag) for cls in EVENT_CLASSES}

@@ -12,15 +12,17 @@ epoch milliseconds in UTC; `clicklake.schema.arrow` maps them to Arrow
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Final
+from typing import Annotated, Final, TypeVar
 
 import msgspec
-from msgspec import UNSET, Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from clicklake.schema import events as ev
 
 TimestampMs = Annotated[int, Meta(extra={"arrow": "timestamp_ms"}, description="epoch ms, UTC")]
 DateDays = Annotated[int, Meta(extra={"arrow": "date32"}, description="days since 1970-01-01")]
+
+T = TypeVar("T")
 
 MS_PER_DAY: Final = 86_400_000
 MS_PER_HOUR: Final = 3_600_000
@@ -134,8 +136,8 @@ class Record(Struct, omit_defaults=False):
     hour: str = ""
 
 
-def _opt(value: object) -> object:
-    return None if value is UNSET else value
+def _opt(value: T | UnsetType) -> T | None:
+    return None if isinstance(value, UnsetType) else value
 
 
 def _text(value: object) -> str | None:
@@ -174,7 +176,7 @@ def to_record(
     anonymous_id = _opt(user.anonymous_id)
     record = Record(
         site_id=site_id,
-        event_type=type(event).__struct_config__.tag,  # type: ignore[arg-type]
+        event_type=ev.EVENT_TYPE_OF[type(event)],
         event_id=event_id,
         ts=ts_ms,
         ingest_ts=ingest_ts,
@@ -182,44 +184,45 @@ def to_record(
         schema_version=event.schema_version,
         privacy=Privacy(
             analytics=user.consent.analytics,
-            ads=_opt(user.consent.ads),  # type: ignore[arg-type]
+            ads=_opt(user.consent.ads),
             source_ip_anonymized=source_ip_anonymized,
         ),
         user=UserRecord(
-            user_id_hash=user_id_hash,  # type: ignore[arg-type]
-            anonymous_id=anonymous_id,  # type: ignore[arg-type]
-            visitor_id=user_id_hash or anonymous_id or visitor_id,  # type: ignore[arg-type]
+            user_id_hash=user_id_hash,
+            anonymous_id=anonymous_id,
+            visitor_id=user_id_hash or anonymous_id or visitor_id,
             geo_country=geo_country,
         ),
         session=SessionRecord(
-            session_id=_opt(session.session_id),  # type: ignore[arg-type]
-            utm=UtmRecord(*(_opt(getattr(utm, f)) for f in UtmRecord.__struct_fields__)),  # type: ignore[arg-type]
+            session_id=_opt(session.session_id),
+            utm=UtmRecord(*(_opt(getattr(utm, f)) for f in UtmRecord.__struct_fields__)),
         ),
-        ctx=CtxRecord(*(_opt(getattr(ctx, f)) for f in CtxRecord.__struct_fields__)),  # type: ignore[arg-type]
+        ctx=CtxRecord(*(_opt(getattr(ctx, f)) for f in CtxRecord.__struct_fields__)),
         device=device or Device(),
         traffic=traffic or Traffic(),
         metadata=MetadataRecord(
-            sdk_version=_opt(meta.sdk_version),  # type: ignore[arg-type]
-            experiment_keys=_opt(meta.experiment_keys),  # type: ignore[arg-type]
+            sdk_version=_opt(meta.sdk_version),
+            experiment_keys=_opt(meta.experiment_keys),
             schema_hash=schema_hash,
         ),
         ingest_dt=ingest_ts // MS_PER_DAY,
         hour=f"{ingest_ts % MS_PER_DAY // MS_PER_HOUR:02d}",
     )
-    chart = getattr(event, "chart", UNSET)
-    if chart is not UNSET:
+    chart: ev.Chart | UnsetType = getattr(event, "chart", UNSET)
+    if not isinstance(chart, UnsetType):
         record.chart = ChartRecord(
             product_ids=_opt(chart.product_ids),
             action=_opt(chart.action),
             control_id=_opt(chart.control_id),
             control_value=_text(chart.control_value),
         )
-    affiliate = getattr(event, "affiliate", UNSET)
-    if affiliate is not UNSET:
+    affiliate: ev.Affiliate | UnsetType = getattr(event, "affiliate", UNSET)
+    if not isinstance(affiliate, UnsetType):
         record.affiliate = AffiliateRecord(
             link_id=_opt(affiliate.link_id),
             target=_opt(affiliate.target),
-            payout_cents=_opt(affiliate.payout_cents),
+            # an int by now: validation turned an integral float into one
+            payout_cents=None if isinstance(affiliate.payout_cents, UnsetType) else int(affiliate.payout_cents),
         )
     if isinstance(event, (ev.ProductView, ev.AddToCart)):
         record.product = event.product

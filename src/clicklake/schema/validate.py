@@ -6,7 +6,8 @@ short Python pass then applies the rules JSON Schema cannot express:
 - `ts` is normalised to UTC epoch milliseconds; a time before 2000-01-01 or
   more than 24 h ahead of the server clock is rejected with the reason.
 - A JSON number standing for an integer (`payout_cents`, the `*_minor`
-  amounts, quantities, counts) must be integral: `5.0` passes as 5, `5.5` not.
+  amounts, quantities, counts) must be integral: `5.0` passes as 5, `5.5` not
+  (JSON Schema counts 5.0 as an integer too); and it must fit in 64 bits.
 - A `custom` event's properties encode to at most 8 KB of JSON.
 
 Every error names the field by its JSON path and says what was expected:
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final, Literal, get_args
 
 import msgspec
@@ -72,12 +73,18 @@ _TYPE_NAMES: Final = {
     "object": "object",
     "array": "array",
 }
+# msgspec quotes the pattern with repr(), so the keys are repr()'d too.
 _PATTERN_NAMES: Final = {
-    ev.RFC3339_PATTERN: "an RFC 3339 date-time with an offset, like 2025-08-20T20:20:20.123Z",
-    ev.UUID_PATTERN: "a UUID like 0b9f6c1e-2a7d-4d3b-9c1e-5f2a7d4d3b9c",
-    r"^1\.\d+\.\d+$": "a version 1.MINOR.PATCH, like 1.0.0",
-    r"^[A-Z]{3}$": "an ISO 4217 currency code, like USD",
-    r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$": "a name of letters, digits and _ . : - (at most 64, starting with a letter)",
+    repr(pattern)[1:-1]: name
+    for pattern, name in {
+        ev.RFC3339_PATTERN: "an RFC 3339 date-time with an offset, like 2025-08-20T20:20:20.123Z",
+        ev.UUID_PATTERN: "a UUID like 0b9f6c1e-2a7d-4d3b-9c1e-5f2a7d4d3b9c",
+        r"^1\.\d+\.\d+$": "a version 1.MINOR.PATCH, like 1.0.0",
+        r"^[A-Z]{3}$": "an ISO 4217 currency code, like USD",
+        r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$": (
+            "a name of letters, digits and _ . : - (at most 64, starting with a letter)"
+        ),
+    }.items()
 }
 _AT: Final = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
 _INDEX: Final = re.compile(r"\[\d+\]")
@@ -146,13 +153,11 @@ def explain(message: str) -> str:
 
 
 def _integral(value: Any, path: str) -> Any:
-    """Return an integral float as int; reject a fractional or huge one."""
+    """Return an integral float as int; reject a fractional one (the range is the schema's)."""
     if type(value) is not float:
         return value
     if not value.is_integer():
         raise ContractError(f"{path}: expected integer; got {value!r}")
-    if abs(value) >= 2**63:
-        raise ContractError(f"{path}: integer out of range; got {value!r}")
     return int(value)
 
 
@@ -181,9 +186,7 @@ def _normalise(event: ev.Event) -> None:
         if props is not UNSET:
             size = len(_encoder.encode(props))
             if size > ev.MAX_CUSTOM_BYTES:
-                raise ContractError(
-                    f"$.custom.properties: at most {ev.MAX_CUSTOM_BYTES} bytes of JSON; got {size}"
-                )
+                raise ContractError(f"$.custom.properties: at most {ev.MAX_CUSTOM_BYTES} bytes of JSON; got {size}")
 
 
 def parse_ts(ts: str) -> int:
@@ -198,7 +201,7 @@ def parse_ts(ts: str) -> int:
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def check(event: ev.Event, now_ms: int) -> int:

@@ -1,0 +1,45 @@
+# clicklake — `make help` lists the targets.
+SHELL := /bin/bash
+PY ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+.PHONY: help up test lint bench docs clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "clicklake needs Python 3.11+ as $(PY)"; exit 1; }
+	$(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --python $(PY)
+	@touch $@
+
+up: $(VENV)/.synced ## install on first run, then run the whole platform on http://127.0.0.1:8000
+	$(BIN)/clicklake up
+
+test: $(VENV)/.synced lint ## the full test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.synced ## ruff and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: $(VENV)/.synced ## benchmarks, each beside its baseline from the same run
+	$(BIN)/python bench/contract.py
+
+docs: $(VENV)/.synced ## regenerate docs/schema/v1.json and the generated parts of docs/
+	$(BIN)/python -m clicklake._docs
+
+clean: ## remove the virtualenvs (keeps ./data)
+	rm -rf $(VENV) $(TOOLS)

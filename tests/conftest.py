@@ -1,0 +1,159 @@
+"""Shared helpers: run the installed `clicklake` command, start `clicklake up` on a free port.
+
+The plain functions (`free_port`, `start_server`, `stop_server`, `run_clicklake`)
+do the work; tests reach them through fixtures (`clicklake`, `clicklake_up`,
+`stop_server`), which never leave a server running and need no import of
+this module.
+Every subprocess gets an environment without the caller's `CLICKLAKE_*`
+variables and a working directory in `tmp_path`, so no stray `clicklake.toml`
+or setting leaks in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import httpx
+import pytest
+
+READY_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+
+
+def clicklake_exe() -> str:
+    """The `clicklake` script installed in this virtualenv."""
+    beside = Path(sys.executable).parent / "clicklake"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("clicklake")
+    if found is None:
+        raise RuntimeError("the clicklake command is not installed in this environment")
+    return found
+
+
+def clean_env(tmp_path: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """os.environ without CLICKLAKE_*, data in tmp_path/data, then `env` on top."""
+    out = {k: v for k, v in os.environ.items() if not k.startswith("CLICKLAKE_")}
+    out["CLICKLAKE_DATA"] = str(tmp_path / "data")
+    out.update(env or {})
+    return out
+
+
+def run_clicklake(
+    tmp_path: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
+    """Run `clicklake *args` to completion in tmp_path and capture its output."""
+    return subprocess.run(
+        [clicklake_exe(), *args],
+        cwd=tmp_path,
+        env=clean_env(tmp_path, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(
+    tmp_path: Path, *extra_args: str, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """Start `clicklake up --port <free port> *extra_args` and wait until /healthz answers 200.
+
+    The server binds the default host, 127.0.0.1 (CLICKLAKE_* from the caller's
+    environment are dropped), so `base_url` is `http://127.0.0.1:<port>`.
+    Output goes to pipes: stop the server with `stop_server` (or `communicate()`)
+    to read it. Raises if the process exits or is not ready within READY_TIMEOUT.
+    """
+    port = free_port()
+    proc = subprocess.Popen(
+        [clicklake_exe(), "up", "--port", str(port), *extra_args],
+        cwd=tmp_path,
+        env=clean_env(tmp_path, env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise RuntimeError(f"clicklake up exited with {proc.returncode} before it was ready:\n{out}\n{err}")
+        try:
+            # trust_env=False: a proxy from the environment must not intercept 127.0.0.1
+            if httpx.get(f"{base_url}/healthz", timeout=1.0, trust_env=False).status_code == 200:
+                return proc, base_url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            raise RuntimeError(f"clicklake up was not ready within {READY_TIMEOUT} s:\n{out}\n{err}")
+        time.sleep(0.1)
+
+
+def stop_server(
+    proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT
+) -> tuple[int, str, str]:
+    """Send `sig`, wait up to `timeout` seconds; return (exit code, stdout, stderr).
+
+    A process that does not stop in time is killed and the TimeoutExpired re-raised.
+    """
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc.returncode, out, err
+
+
+@pytest.fixture
+def clicklake_up(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
+    """`start_server` bound to tmp_path; any server still running at teardown is killed."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*extra_args: str, env: Mapping[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+        proc, base_url = start_server(tmp_path, *extra_args, env=env)
+        started.append(proc)
+        return proc, base_url
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.fixture
+def clicklake(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`run_clicklake` bound to tmp_path."""
+
+    def run(
+        *args: str, env: Mapping[str, str] | None = None, timeout: float = 30.0
+    ) -> subprocess.CompletedProcess[str]:
+        return run_clicklake(tmp_path, *args, env=env, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture(name="stop_server")
+def stop_server_fixture() -> Callable[..., tuple[int, str, str]]:
+    """`stop_server`, for tests that cannot import conftest."""
+    return stop_server
