@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final
 
 #: Event types and their share of a batch (weights, not necessarily summing to 1).
@@ -54,8 +54,7 @@ _REFERRERS: Final = (
 )
 _LOCALES: Final = ("en-US", "en-GB", "de-DE", "fr-FR", "he-IL", "ja-JP", "es-ES", "pt-BR")
 _AGENTS: Final = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/18.1 Safari/605.1.15",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -88,7 +87,7 @@ _QUERIES: Final = ("notion alternative", "cheap vps", "figma free plan", "kanban
 
 def _ts(rng: random.Random, now: float) -> str:
     """An RFC 3339 UTC time with milliseconds, 0-10 minutes before `now`."""
-    moment = datetime.fromtimestamp(now - rng.uniform(0.0, 600.0), tz=timezone.utc)
+    moment = datetime.fromtimestamp(now - rng.uniform(0.0, 600.0), tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -199,7 +198,8 @@ def _payload(rng: random.Random, event_type: str) -> dict[str, Any]:
             "score": round(rng.uniform(0, 5), 2),
             "coupon": None,
         }
-        return {"custom": {"name": rng.choice(("newsletter_signup", "video.play", "pricing:toggle")), "properties": properties}}
+        name = rng.choice(("newsletter_signup", "video.play", "pricing:toggle"))
+        return {"custom": {"name": name, "properties": properties}}
     raise ValueError(f"unknown event type {event_type!r}")
 
 

@@ -152,3 +152,10 @@ def test_semantic_failure_in_an_otherwise_valid_batch_is_per_event() -> None:
 def test_a_body_that_is_not_an_array_is_one_contract_error(body: bytes) -> None:
     with pytest.raises(ContractError):
         decode_batch(body, now_ms=NOW_MS)
+
+
+@pytest.mark.parametrize("value", [2**63, 2.0**63, 1e19])
+def test_integers_must_fit_in_64_bits(value: float) -> None:
+    assert error_of(event("affiliate_click", affiliate={"payout_cents": value})).startswith(
+        "$.affiliate.payout_cents: expected"
+    )

@@ -40,14 +40,15 @@ SchemaVersion = Annotated[str, Meta(pattern=r"^1\.\d+\.\d+$")]
 #: A JSON Schema `integer` with `minimum: 0`. JSON Schema counts 5.0 as an
 #: integer, so a float is let through here and `validate` rejects it unless it
 #: is integral; the record then carries it as an int.
-#: Integers are bounded to 64 bits because they become `bigint` columns.
+#: Integers are bounded to 64 bits because they become `bigint` columns; the
+#: float bound is exclusive because float(MAX_INT) rounds up to 2.0**63.
 MAX_INT: Final = 2**63 - 1
 Count = Annotated[
-    Annotated[int, Meta(ge=0, le=MAX_INT)] | Annotated[float, Meta(ge=0, le=MAX_INT)],
+    Annotated[int, Meta(ge=0, le=MAX_INT)] | Annotated[float, Meta(ge=0, lt=2**63)],
     Meta(extra_json_schema={"type": "integer", "minimum": 0, "maximum": MAX_INT}),
 ]
 Quantity = Annotated[
-    Annotated[int, Meta(ge=1, le=MAX_INT)] | Annotated[float, Meta(ge=1, le=MAX_INT)],
+    Annotated[int, Meta(ge=1, le=MAX_INT)] | Annotated[float, Meta(ge=1, lt=2**63)],
     Meta(extra_json_schema={"type": "integer", "minimum": 1, "maximum": MAX_INT}),
 ]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
@@ -77,12 +78,12 @@ MAX_ORDER_ITEMS: Final = 200
 # -- nested objects of seed 004 (open: unknown nested keys are dropped) ------
 
 
-class Consent(Struct):
+class Consent(Struct, gc=False):
     analytics: bool
     ads: bool | UnsetType = UNSET
 
 
-class User(Struct):
+class User(Struct, gc=False):
     consent: Consent
     user_id_hash: str | UnsetType = UNSET
     #: Set by the SDK when consent allows first-party storage; clicklake's own
@@ -90,7 +91,7 @@ class User(Struct):
     anonymous_id: str | UnsetType = UNSET
 
 
-class Utm(Struct):
+class Utm(Struct, gc=False):
     source: str | UnsetType = UNSET
     medium: str | UnsetType = UNSET
     campaign: str | UnsetType = UNSET
@@ -98,12 +99,12 @@ class Utm(Struct):
     content: str | UnsetType = UNSET
 
 
-class Session(Struct):
+class Session(Struct, gc=False):
     session_id: str | UnsetType = UNSET
     utm: Utm | UnsetType = UNSET
 
 
-class Ctx(Struct):
+class Ctx(Struct, gc=False):
     page_url: str | UnsetType = UNSET
     referrer: str | UnsetType = UNSET
     locale: str | UnsetType = UNSET
@@ -113,20 +114,20 @@ class Ctx(Struct):
     title: str | UnsetType = UNSET
 
 
-class Chart(Struct):
+class Chart(Struct, gc=False):
     product_ids: list[str] | UnsetType = UNSET
     action: ChartAction | UnsetType = UNSET
     control_id: str | UnsetType = UNSET
     control_value: str | int | float | bool | UnsetType | None = UNSET
 
 
-class Affiliate(Struct):
+class Affiliate(Struct, gc=False):
     link_id: str | UnsetType = UNSET
     target: str | UnsetType = UNSET
     payout_cents: Count | UnsetType = UNSET
 
 
-class Metadata(Struct):
+class Metadata(Struct, gc=False):
     sdk_version: str | UnsetType = UNSET
     experiment_keys: list[str] | UnsetType = UNSET
 
@@ -134,7 +135,7 @@ class Metadata(Struct):
 # -- nested objects of the extensions (closed) --------------------------------
 
 
-class Product(Struct, forbid_unknown_fields=True):
+class Product(Struct, forbid_unknown_fields=True, gc=False):
     """A product seen or put in a cart."""
 
     product_id: ShortText
@@ -150,7 +151,7 @@ class Product(Struct, forbid_unknown_fields=True):
     position: Count | UnsetType = UNSET
 
 
-class LineItem(Struct, forbid_unknown_fields=True):
+class LineItem(Struct, forbid_unknown_fields=True, gc=False):
     product_id: ShortText
     quantity: Quantity = 1
     price_minor: Count | UnsetType = UNSET
@@ -160,7 +161,7 @@ class LineItem(Struct, forbid_unknown_fields=True):
     variant: ShortText | UnsetType = UNSET
 
 
-class Order(Struct, forbid_unknown_fields=True):
+class Order(Struct, forbid_unknown_fields=True, gc=False):
     """A completed purchase; amounts in minor units of `currency`."""
 
     order_id: ShortText
@@ -173,13 +174,13 @@ class Order(Struct, forbid_unknown_fields=True):
     items: Annotated[list[LineItem], Meta(max_length=MAX_ORDER_ITEMS)] | UnsetType = UNSET
 
 
-class Search(Struct, forbid_unknown_fields=True):
+class Search(Struct, forbid_unknown_fields=True, gc=False):
     query: Annotated[str, Meta(max_length=1024)]
     results_count: Count | UnsetType = UNSET
     category: ShortText | UnsetType = UNSET
 
 
-class Qr(Struct, forbid_unknown_fields=True):
+class Qr(Struct, forbid_unknown_fields=True, gc=False):
     """A scan of a printed QR code (seed 000: restaurant tables)."""
 
     link_id: ShortText
@@ -188,7 +189,7 @@ class Qr(Struct, forbid_unknown_fields=True):
     target: ShortText | UnsetType = UNSET
 
 
-class Custom(Struct, forbid_unknown_fields=True):
+class Custom(Struct, forbid_unknown_fields=True, gc=False):
     name: Name
     properties: (
         Annotated[dict[Annotated[str, Meta(max_length=64)], Scalar], Meta(max_length=MAX_CUSTOM_PROPERTIES)] | UnsetType
@@ -198,7 +199,7 @@ class Custom(Struct, forbid_unknown_fields=True):
 # -- the events ---------------------------------------------------------------
 
 
-class _Base(Struct, forbid_unknown_fields=True, tag_field="event_type"):
+class _Base(Struct, gc=False, forbid_unknown_fields=True, tag_field="event_type"):
     ts: Timestamp
     user: User
     schema_version: SchemaVersion = "1.0.0"
