@@ -60,6 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     schema.set_defaults(func=_schema)
+
+    query = commands.add_parser(
+        "query",
+        help="run a read-only SQL query over the lake tables",
+        description=(
+            "Run one read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) in DuckDB over the latest "
+            "snapshot of the lake tables, named namespace.table (bronze.events, bronze.quarantine, ...)."
+        ),
+    )
+    query.add_argument("sql", metavar="SQL", help='the query, e.g. "select count(*) from bronze.events"')
+    query.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="output format (json: an array of row objects)",
+    )
+    query.set_defaults(func=_query)
     return parser
 
 
@@ -96,6 +113,18 @@ def _schema(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.schema import json_schema_bytes
 
     sys.stdout.write(json_schema_bytes().decode())
+    return 0
+
+
+def _query(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.tables import ensure_tables
+    from clicklake.query.engine import format_result, query
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = open_catalog(settings.data_dir)
+    ensure_tables(catalog)  # a fresh data dir answers 0 rows, not "no such table"
+    sys.stdout.write(format_result(query(catalog, args.sql), args.format))
     return 0
 
 

@@ -1,0 +1,1 @@
+"""The Iceberg lake: catalog, table definitions and (later) maintenance."""

@@ -1,0 +1,189 @@
+"""Read-only SQL over the lake: DuckDB views on the current snapshot of every Iceberg table.
+
+Each table `ns.name` of the catalog becomes a DuckDB view `ns.name` over the
+Parquet data files of its current snapshot, so a query sees the latest commit
+at the time `query` is called. A statement other than one SELECT (WITH, FROM,
+SHOW, DESCRIBE, SUMMARIZE) or a plain EXPLAIN is refused before it runs, and the
+connection is in memory with file access limited to those data files and its
+configuration locked, so a query can neither write nor read anything else.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, Final, Literal
+from urllib.parse import unquote, urlparse
+
+import duckdb
+import msgspec
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.table import Table
+
+from clicklake.errors import ClicklakeError
+
+Format = Literal["table", "csv", "json"]
+FORMATS: Final[tuple[Format, ...]] = ("table", "csv", "json")
+
+_EXPLAIN: Final = re.compile(r"^\s*explain\s+", re.IGNORECASE)
+_ANALYZE: Final = re.compile(r"^\s*analy[sz]e\b", re.IGNORECASE)
+_MAX_CELL: Final = 80
+
+
+class QueryError(ClicklakeError, ValueError):
+    """A query was refused or failed; the message says why."""
+
+
+def check_read_only(sql: str) -> None:
+    """Raise `QueryError` unless `sql` is exactly one read-only statement."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"cannot parse the query: {exc}") from exc
+    if len(statements) != 1:
+        raise QueryError(f"expected exactly one SQL statement, got {len(statements)}")
+    kind = statements[0].type
+    if kind == duckdb.StatementType.EXPLAIN:
+        # EXPLAIN ANALYZE runs its statement, so only plain EXPLAIN of a read passes
+        inner = _EXPLAIN.sub("", sql, count=1)
+        if _ANALYZE.match(inner):
+            raise QueryError("only read-only queries are allowed: EXPLAIN ANALYZE is refused")
+        check_read_only(inner)
+        return
+    if kind != duckdb.StatementType.SELECT:
+        raise QueryError(f"only read-only queries are allowed (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); got {kind.name}")
+
+
+def query(catalog: Catalog, sql: str) -> pa.Table:
+    """Run one read-only statement over the lake tables, named `namespace.table`, and return its result."""
+    check_read_only(sql)
+    with lake_connection(catalog) as con:
+        try:
+            return con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc)) from exc
+
+
+@contextmanager
+def lake_connection(catalog: Catalog) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection with a view per lake table, locked down to reading them."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        allowed: list[str] = []
+        for namespace in catalog.list_namespaces():
+            schema_name = ".".join(namespace)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema_name)}")
+            for identifier in catalog.list_tables(namespace):
+                allowed += _register(con, schema_name, identifier[-1], catalog.load_table(identifier))
+        con.execute("SET allowed_paths = ?", [allowed])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        yield con
+    finally:
+        con.close()
+
+
+def _register(con: duckdb.DuckDBPyConnection, schema_name: str, name: str, table: Table) -> list[str]:
+    """Create the view `schema_name.name` over the table's current snapshot; return the files it reads."""
+    view = f"{_ident(schema_name)}.{_ident(name)}"
+    empty_name = f"__empty_{schema_name}_{name}"
+    # An empty table of the current schema gives the view every column, with the
+    # Iceberg types, even before any data file has it (a new column, no data yet).
+    con.register(empty_name, table.schema().as_arrow().empty_table())
+    tasks = list(table.scan().plan_files())
+    if any(task.delete_files for task in tasks):
+        # Row-level deletes written by another engine: let pyiceberg apply them.
+        rows_name = f"__rows_{schema_name}_{name}"
+        con.register(rows_name, table.scan().to_arrow())
+        con.execute(f"CREATE VIEW {view} AS SELECT * FROM {_ident(rows_name)}")
+        return []
+    files = [_local_path(task.file.file_path) for task in tasks]
+    if not files:
+        con.execute(f"CREATE VIEW {view} AS SELECT * FROM {_ident(empty_name)}")
+        return []
+    # union_by_name: files written before a column was added lack it (or a nested field of it).
+    con.execute(
+        f"CREATE VIEW {view} AS SELECT * FROM {_ident(empty_name)} "
+        f"UNION ALL BY NAME SELECT * FROM read_parquet({_list_literal(files)}, union_by_name = true)"
+    )
+    return files
+
+
+def _local_path(location: str) -> str:
+    parsed = urlparse(location)
+    if parsed.scheme in ("", "file"):
+        return unquote(parsed.path) if parsed.scheme else location
+    # object storage needs DuckDB's httpfs and credentials: not wired yet
+    raise QueryError(f"cannot query data file {location}: only a local warehouse is supported")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _list_literal(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+# -- output -----------------------------------------------------------------------
+
+
+_JSON: Final = msgspec.json.Encoder(decimal_format="number")
+
+
+def format_result(table: pa.Table, fmt: Format = "table") -> str:
+    """Render a result as an aligned text table, CSV with a header, or a JSON array of row objects.
+
+    Timestamps and dates are ISO 8601 strings; in CSV and the text table,
+    nested values are JSON.
+    """
+    rows: list[dict[str, Any]] = table.to_pylist(maps_as_pydicts="lossy")
+    if fmt == "json":
+        # DuckDB sums BIGINT into HUGEINT, which Arrow carries as a decimal: a number to the reader.
+        return _JSON.encode(rows).decode() + "\n"
+    names: list[str] = table.column_names
+    cells = [[_cell(row[n]) for n in names] for row in rows]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(cells)
+        return out.getvalue()
+    if fmt == "table":
+        return _text_table(names, cells, table.num_rows)
+    raise QueryError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (datetime, date, time)):
+        # the same RFC 3339 text as in JSON output
+        return msgspec.json.encode(value).decode()[1:-1]
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return msgspec.json.encode(value).decode()
+
+
+def _text_table(names: list[str], cells: list[list[str]], count: int) -> str:
+    shown = [[c if len(c) <= _MAX_CELL else c[: _MAX_CELL - 1] + "…" for c in row] for row in cells]
+    shown = [[c.replace("\n", " ") for c in row] for row in shown]
+    widths = [max([len(n), *(len(row[i]) for row in shown)]) for i, n in enumerate(names)]
+    lines = [
+        "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+        *("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in shown),
+        f"({count} row{'' if count == 1 else 's'})",
+    ]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
