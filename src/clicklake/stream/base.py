@@ -1,0 +1,135 @@
+"""The durable event stream contract: a partitioned, ordered, durable log with consumer groups.
+
+Every backend (`local.py` now, `nats.py` later) implements `Stream`; the behaviour
+suite in `tests/stream/test_stream_behaviour.py` is the executable form of this contract.
+
+- A record is `(partition_key, payload)`. The partition is `partition_for(key, n)`, a
+  stable hash, so the same key always lands in the same partition, and records of one key
+  keep their order.
+- Offsets are per partition, start at 0 and are contiguous: the n-th record ever appended
+  to a partition has offset n. Retention removes records from the front only.
+- `append` is atomic and durable when it returns: every record of the batch is stored, or
+  none is and it raises (`StreamFullError`, `StreamUnavailableError`).
+- A consumer group's committed offset is the next offset it will read.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from msgspec import Struct
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition of `key`: CRC-32 of its UTF-8 bytes modulo the partition count (stable across runs)."""
+    return zlib.crc32(key.encode()) % partitions
+
+
+class StreamRecord(Struct, frozen=True):
+    """One stored record; `append_ts` is the append time in Unix milliseconds."""
+
+    partition: int
+    offset: int
+    key: str
+    payload: bytes
+    append_ts: int
+
+
+class PartitionLag(Struct, frozen=True):
+    """How far a consumer group is behind in one partition.
+
+    `records` is `next_offset - committed` (trimmed records not counted); `seconds` is the
+    age of the oldest unread record (Kinesis' IteratorAge), 0 when nothing is unread.
+    """
+
+    partition: int
+    committed: int
+    next_offset: int
+    records: int
+    seconds: float
+
+
+class PartitionStats(Struct, frozen=True):
+    """What one partition holds: offsets `[first_offset, next_offset)` and their encoded size."""
+
+    partition: int
+    first_offset: int
+    next_offset: int
+    records: int
+    bytes: int
+
+
+class GroupStats(Struct, frozen=True):
+    """One consumer group's position in every partition."""
+
+    group: str
+    lag: list[PartitionLag]
+
+
+class StreamStats(Struct, frozen=True):
+    """Everything `clicklake stream stats` prints."""
+
+    backend: str
+    partitions: list[PartitionStats]
+    groups: list[GroupStats]
+
+
+class TrimResult(Struct, frozen=True):
+    """What `trim` removed; `unread_records`: removed records the slowest group had not read (no group: all)."""
+
+    records: int
+    bytes: int
+    unread_records: int
+
+
+@runtime_checkable
+class Stream(Protocol):
+    """A partitioned, ordered, durable log (the embedded Kinesis)."""
+
+    @property
+    def partitions(self) -> int:
+        """The number of partitions, fixed when the stream is created."""
+        ...
+
+    def append(self, records: Sequence[tuple[str, bytes]]) -> list[tuple[int, int]]:
+        """Store `(partition_key, payload)` records atomically; `(partition, offset)` per record, in order.
+
+        Durable when it returns. Raises `StreamFullError` when the backpressure limits would
+        be exceeded and `StreamUnavailableError` when the backend cannot be reached; in both
+        cases nothing of the batch is stored.
+        """
+        ...
+
+    def read(self, partition: int, offset: int, max_records: int, wait: float = 0) -> list[StreamRecord]:
+        """Up to `max_records` records of `partition` from `offset` on, in offset order.
+
+        An offset below the first retained one reads from the first retained record (the
+        returned offsets show the gap). When nothing is there, polls for up to `wait` seconds.
+        """
+        ...
+
+    def commit(self, group: str, partition: int, offset: int) -> None:
+        """Record that `group` has processed `partition` up to `offset` (the next offset to read)."""
+        ...
+
+    def committed(self, group: str, partition: int) -> int:
+        """The next offset `group` will read in `partition`; 0 when it never committed."""
+        ...
+
+    def lag(self, group: str) -> list[PartitionLag]:
+        """How far `group` is behind, per partition."""
+        ...
+
+    def stats(self) -> StreamStats:
+        """Offsets and sizes per partition, and every group's position and lag."""
+        ...
+
+    def trim(self, max_age_s: float | None = None, max_bytes: int | None = None) -> TrimResult:
+        """Apply retention by age and by size; each backend documents its exact rule."""
+        ...
+
+    def close(self) -> None:
+        """Release the backend; the stream object is unusable afterwards."""
+        ...
