@@ -29,13 +29,13 @@ import statistics
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 import pyarrow as pa
 
+from clicklake.stream.base import partition_for
 from clicklake.stream.local import LocalStream
 
 try:  # run as a script, bench/ is on sys.path; imported as `bench.stream`, it is a package
@@ -113,7 +113,7 @@ def run_raw_chunks(path: Path, batches: list[Records], seconds: float) -> tuple[
     def append(batch: Records) -> None:
         groups: list[Records] = [[], [], [], []]
         for record in batch:
-            groups[zlib.crc32(record[0].encode()) % 4].append(record)
+            groups[partition_for(record[0], 4)].append(record)
         rows = [(p, len(g), pa.compress(encode(g), codec="lz4", asbytes=True)) for p, g in enumerate(groups) if g]
         con.execute("BEGIN IMMEDIATE")
         con.executemany("INSERT INTO chunks (part, count, data) VALUES (?, ?, ?)", rows)
