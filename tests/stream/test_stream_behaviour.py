@@ -208,3 +208,19 @@ def test_open_with_another_partition_count_is_refused(open_stream_at: Callable[.
     open_stream_at(partitions=3).close()
     with pytest.raises(ConfigError, match="3 partitions"):
         open_stream_at(partitions=5)
+
+
+def test_stream_id_is_kept_on_reopen_and_new_for_a_new_stream(
+    open_stream_at: Callable[..., Stream], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    first = open_stream_at(partitions=2)
+    sid = first.stream_id
+    first.close()
+    assert open_stream_at().stream_id == sid
+    from clicklake.stream import open_stream
+
+    other = open_stream(tmp_path_factory.mktemp("other") / "stream", partitions=2)
+    try:
+        assert other.stream_id != sid
+    finally:
+        other.close()

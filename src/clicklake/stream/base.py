@@ -93,6 +93,15 @@ class Stream(Protocol):
         """The number of partitions, fixed when the stream is created."""
         ...
 
+    @property
+    def stream_id(self) -> str:
+        """Names this stream's offsets: a stream deleted and created again has a new id.
+
+        A consumer that keeps offsets elsewhere (the loader keeps them in Iceberg) stores the
+        id beside them, and does not apply offsets of another stream.
+        """
+        ...
+
     def append(self, records: Sequence[tuple[str, bytes]]) -> list[tuple[int, int]]:
         """Store `(partition_key, payload)` records atomically; `(partition, offset)` per record, in order.
 

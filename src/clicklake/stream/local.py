@@ -9,7 +9,8 @@ compressed with LZ4 (JSON shrinks about 3x, so the WAL writes a third of the byt
 
 Tables, all inspectable with the sqlite3 CLI:
 
-- `meta(key, value)`: the partition count (fixed at creation) and the format version.
+- `meta(key, value)`: the partition count (fixed at creation), the format version, and `stream_id`,
+  a random number made at creation that names this stream's offsets.
 - `partitions(part, first_offset, next_offset, first_bytes, next_bytes)`: the retained
   offsets `[first_offset, next_offset)` and the cumulative encoded bytes at both ends.
   The append transaction allocates offsets by bumping `next_offset`.
@@ -45,6 +46,7 @@ Deleted pages are reused by later appends; the file does not shrink.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 import time
@@ -156,7 +158,7 @@ def _lz4() -> tuple[Callable[[bytes], bytes], Callable[[bytes, int], bytes]]:
 class LocalStream:
     """A `Stream` in one SQLite database under `path`; see the module docstring for the format and rules.
 
-    `partitions=None` opens an existing stream with its partition count (4 for a new one);
+    `partitions=None` opens an existing stream with its partition count (`new_partitions` for a new one);
     a count that differs from an existing stream's raises `ConfigError`, since it would
     reroute keys. `max_bytes` and `max_lag_records` are the backpressure limits (None: no
     limit). One object may be shared by threads; any number of processes may open the same path.
@@ -175,8 +177,9 @@ class LocalStream:
         compression: _Codec = "lz4",
         protect_group: str | None = "loader",
         busy_timeout: float = 30.0,
+        new_partitions: int = DEFAULT_PARTITIONS,
     ) -> None:
-        if partitions is not None and not 1 <= partitions <= 4096:
+        if not all(1 <= n <= 4096 for n in (partitions or 1, new_partitions)):
             raise ConfigError(f"stream partitions must be between 1 and 4096, got {partitions}")
         if compression not in ("lz4", "none"):
             raise ConfigError(f"stream compression must be 'lz4' or 'none', got {compression!r}")
@@ -207,7 +210,7 @@ class LocalStream:
                     # timeout, so processes creating the same stream at once retry here.
                     con.execute("PRAGMA journal_mode=WAL")
                     con.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
-                    self._n = self._init_schema(con, partitions)
+                    self._n, self._id = self._init_schema(con, partitions, new_partitions)
                     break
                 except sqlite3.OperationalError:
                     if time.monotonic() >= deadline:
@@ -223,7 +226,7 @@ class LocalStream:
             raise
 
     @staticmethod
-    def _init_schema(con: sqlite3.Connection, partitions: int | None) -> int:
+    def _init_schema(con: sqlite3.Connection, partitions: int | None, new_partitions: int) -> tuple[int, str]:
         con.execute("BEGIN IMMEDIATE")
         try:
             for statement in _SCHEMA.split(";"):
@@ -231,7 +234,7 @@ class LocalStream:
                     con.execute(statement)
             row = con.execute("SELECT value FROM meta WHERE key = 'partitions'").fetchone()
             if row is None:
-                n = partitions or DEFAULT_PARTITIONS
+                n = partitions or new_partitions
                 con.executemany(
                     "INSERT INTO meta VALUES (?, ?)", [("partitions", n), ("format_version", FORMAT_VERSION)]
                 )
@@ -243,16 +246,27 @@ class LocalStream:
                         f"the stream has {n} partitions but {partitions} were asked for; "
                         "open it with partitions=None or its own count (changing it would reroute keys)"
                     )
+            row = con.execute("SELECT value FROM meta WHERE key = 'stream_id'").fetchone()
+            if row is None:
+                stream_id = secrets.randbits(62)
+                con.execute("INSERT INTO meta VALUES ('stream_id', ?)", (stream_id,))
+            else:
+                stream_id = int(row[0])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        return n
+        return n, f"local:{stream_id:016x}"
 
     @property
     def partitions(self) -> int:
         """The number of partitions, fixed when the stream was created."""
         return self._n
+
+    @property
+    def stream_id(self) -> str:
+        """A random id made when the stream was created (`meta.stream_id`); a recreated stream has a new one."""
+        return self._id
 
     def _conn(self) -> sqlite3.Connection:
         if self._con is None:
