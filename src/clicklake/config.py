@@ -26,12 +26,77 @@ from clicklake.errors import ConfigError
 
 ENV_PREFIX: Final = "CLICKLAKE_"
 CONFIG_ENV: Final = "CLICKLAKE_CONFIG"
+#: Variables with the prefix that are not settings: the settings file, and the crash
+#: tests' failpoint (`clicklake._failpoint`).
+NOT_SETTINGS: Final = frozenset({CONFIG_ENV, "CLICKLAKE_FAILPOINT"})
 DEFAULT_FILE: Final = "clicklake.toml"
 
 
 class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     host: Annotated[str, Meta(description="Address the HTTP server (collector and dashboard) binds to.")] = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535, description="TCP port of the HTTP server.")] = 8000
+
+
+class StreamSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    uri: Annotated[
+        str,
+        Meta(
+            description=(
+                "The durable stream: empty for the embedded log in <data>/stream, "
+                "or local:///absolute/dir for one elsewhere."
+            )
+        ),
+    ] = ""
+    partitions: Annotated[
+        int, Meta(ge=1, le=1024, description="Partitions of a new embedded stream (fixed once it exists).")
+    ] = 4
+    fsync: Annotated[
+        bool, Meta(description="fsync every append (survives power loss, slower); off still survives a killed process.")
+    ] = False
+    max_bytes: Annotated[
+        int, Meta(ge=1 << 20, description="Unread bytes above which appends are refused (the collector answers 503).")
+    ] = 1 << 30
+    max_lag_records: Annotated[
+        int, Meta(ge=1000, description="Unread records above which appends are refused (the collector answers 503).")
+    ] = 10_000_000
+    retention_hours: Annotated[
+        float, Meta(gt=0, description="Records older than this are trimmed once the loader has loaded them.")
+    ] = 24.0
+
+
+class LakeSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    catalog_uri: Annotated[
+        str,
+        Meta(
+            description=(
+                "SQLAlchemy URI of the Iceberg SQL catalog, e.g. postgresql+psycopg2://user@host/db; "
+                "empty for SQLite at <data>/catalog.sqlite3."
+            )
+        ),
+    ] = ""
+    snapshot_retention_hours: Annotated[
+        float, Meta(gt=0, description="Snapshots older than this are expired by maintenance (the latest is kept).")
+    ] = 24.0
+    compact_after_minutes: Annotated[
+        float,
+        Meta(ge=0, description="An ingest hour is compacted once it has been closed this long."),
+    ] = 10.0
+    maintain_interval_minutes: Annotated[
+        float, Meta(ge=0, description="How often `clicklake up` runs maintenance; 0 turns it off.")
+    ] = 15.0
+
+
+class LoadSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    flush_interval_s: Annotated[
+        float,
+        Meta(gt=0, le=900, description="Longest time a record waits in the loader's buffer before a commit."),
+    ] = 1.0
+    flush_records: Annotated[int, Meta(ge=1, description="Buffered records that force a commit.")] = 100_000
+    flush_bytes: Annotated[int, Meta(ge=1024, description="Buffered payload bytes that force a commit.")] = 64 << 20
+    dedup_window_s: Annotated[
+        float,
+        Meta(ge=0, description="A repeated (site_id, event_id) within this many seconds of ingest is dropped."),
+    ] = 600.0
 
 
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -48,10 +113,23 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
         Literal["debug", "info", "warning", "error"], Meta(description="Least severe log level written.")
     ] = "info"
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    stream: StreamSettings = msgspec.field(default_factory=StreamSettings)
+    lake: LakeSettings = msgspec.field(default_factory=LakeSettings)
+    load: LoadSettings = msgspec.field(default_factory=LoadSettings)
 
     @property
     def data_dir(self) -> Path:
         return Path(self.data)
+
+    @property
+    def stream_uri(self) -> str:
+        """The stream's URI: the setting, or the embedded log in `<data>/stream`."""
+        return self.stream.uri or str(self.data_dir.resolve() / "stream")
+
+    @property
+    def catalog_uri(self) -> str | None:
+        """The catalog's SQLAlchemy URI, or None for SQLite in the data directory."""
+        return self.lake.catalog_uri or None
 
 
 class SettingDoc(Struct, frozen=True):
@@ -132,7 +210,7 @@ def load_settings(
         _merge(merged, data, origins, f"config file {path}", "")
 
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         parts = name[len(ENV_PREFIX) :].lower().split("__")
         node = merged

@@ -7,10 +7,30 @@ from typing import Final
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.table import CommitTableResponse, Table
+from pyiceberg.table.update import TableRequirement, TableUpdate
+
+from clicklake._failpoint import failpoint
 
 CATALOG_NAME: Final = "clicklake"
 CATALOG_FILE: Final = "catalog.sqlite3"
 WAREHOUSE_DIR: Final = "warehouse"
+
+
+class _SqlCatalog(SqlCatalog):
+    """pyiceberg's SQL catalog with crash points around the commit, for the crash tests.
+
+    By the time `commit_table` runs, a writer's data files and manifests are written; the
+    commit writes the new metadata file and then swaps the table's pointer in the database.
+    """
+
+    def commit_table(
+        self, table: Table, requirements: tuple[TableRequirement, ...], updates: tuple[TableUpdate, ...]
+    ) -> CommitTableResponse:
+        failpoint("catalog.before_commit")
+        response = super().commit_table(table, requirements, updates)
+        failpoint("catalog.after_commit")
+        return response
 
 
 def open_catalog(data_dir: Path, uri: str | None = None) -> Catalog:
@@ -25,4 +45,4 @@ def open_catalog(data_dir: Path, uri: str | None = None) -> Catalog:
     warehouse.mkdir(parents=True, exist_ok=True)
     if uri is None:
         uri = f"sqlite:///{data_dir / CATALOG_FILE}"
-    return SqlCatalog(CATALOG_NAME, uri=uri, warehouse=warehouse.as_uri())
+    return _SqlCatalog(CATALOG_NAME, uri=uri, warehouse=warehouse.as_uri())

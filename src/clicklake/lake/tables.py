@@ -42,6 +42,18 @@ class Partition:
     name: str
 
 
+#: Iceberg table properties of every lake table.
+TABLE_PROPERTIES: Final = {
+    # The loader commits about once a second: merge small manifests as they pile up
+    # so that planning a scan stays cheap, and keep only recent metadata files.
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "50",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+    "write.parquet.compression-codec": "zstd",
+}
+
+
 @dataclass(frozen=True)
 class TableDef:
     """A lake table: its identifier, columns, partitioning and sort order."""
@@ -87,6 +99,30 @@ def iceberg_schema(arrow: pa.Schema) -> Schema:
     return assign_fresh_schema_ids(converted)
 
 
+def nested_optional(schema: pa.Schema) -> pa.Schema:
+    """`schema` with every field below the top level nullable; top-level nullability is kept.
+
+    A field the contract requires inside an optional object (`product.product_id`) is
+    optional in the table: Arrow, and so Iceberg writes, cannot express "required when
+    the parent is present" once the parent is null in some rows. The contract still
+    enforces it at the door.
+    """
+
+    def relax(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, relax(f.type), nullable=True) for f in t])
+        if pa.types.is_map(t):
+            return pa.map_(t.key_type, relax(t.item_type))
+        if pa.types.is_list(t):
+            return pa.list_(pa.field("element", relax(t.value_type), nullable=True))
+        return t
+
+    return pa.schema([pa.field(f.name, relax(f.type), nullable=f.nullable) for f in schema])
+
+
+#: The columns of `bronze.events`: the enriched record of the contract.
+EVENTS_SCHEMA: Final = nested_optional(arrow_schema(Record))
+
 QUARANTINE_SCHEMA: Final = pa.schema(
     [
         pa.field("site_id", pa.string(), nullable=True),
@@ -107,7 +143,7 @@ QUARANTINE_SCHEMA: Final = pa.schema(
 TABLES: Final = (
     TableDef(
         BRONZE_EVENTS,
-        arrow_schema(Record),
+        EVENTS_SCHEMA,
         # seed 004 section 3.1: events_type=/ingest_dt=/hour=
         partitions=(
             Partition("event_type", IdentityTransform(), "events_type"),
@@ -143,6 +179,7 @@ def ensure_table(catalog: Catalog, definition: TableDef) -> Table:
         schema,
         partition_spec=definition.partition_spec(schema),
         sort_order=definition.sort_order(schema),
+        properties=TABLE_PROPERTIES,
     )
     missing = sorted(set(index_by_name(schema)) - set(index_by_name(table.schema())))
     if not missing:

@@ -107,8 +107,13 @@ class MetadataRecord(Struct):
     schema_hash: str | None = None
 
 
-class Record(Struct, omit_defaults=False):
-    """One row of `bronze.events`."""
+#: The version of `Record` on the stream (the `kind` tag of its JSON). Bump it when a field
+#: of any record Struct changes; `tests/schema/test_envelope.py` pins each version's shape.
+RECORD_KIND: Final = "event/1"
+
+
+class Record(Struct, omit_defaults=False, tag=RECORD_KIND, tag_field="kind"):
+    """One row of `bronze.events`; on the stream, its JSON tagged `"kind": "event/1"`."""
 
     site_id: str
     event_type: str
