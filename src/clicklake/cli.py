@@ -77,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (json: an array of row objects)",
     )
     query.set_defaults(func=_query)
+
+    maintain = commands.add_parser(
+        "maintain",
+        help="compact closed hours, expire old snapshots, delete unreferenced files",
+        description=(
+            "Run lake maintenance once, safe while the loader writes: rewrite every ingest hour of bronze.events "
+            "(and day of bronze.quarantine) closed for lake.compact_after_minutes into one sorted file per "
+            "partition, expire snapshots older than lake.snapshot_retention_hours (the current one stays), and "
+            "delete data and manifest files that no snapshot uses and that are over an hour old."
+        ),
+    )
+    maintain.add_argument("--format", choices=("table", "json"), default="table", help="output format of the report")
+    maintain.set_defaults(func=_maintain)
     return parser
 
 
@@ -122,9 +135,28 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.query.engine import format_result, query
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = open_catalog(settings.data_dir)
+    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
     ensure_tables(catalog)  # a fresh data dir answers 0 rows, not "no such table"
     sys.stdout.write(format_result(query(catalog, args.sql), args.format))
+    return 0
+
+
+def _maintain(args: argparse.Namespace, settings: Settings) -> int:
+    import pyarrow as pa
+
+    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.maintain import maintain
+    from clicklake.lake.tables import ensure_tables
+    from clicklake.query.engine import format_result
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    ensure_tables(catalog)
+    report = maintain(catalog, settings.lake)
+    if args.format == "json":
+        print(msgspec.json.encode(report).decode())
+    else:
+        sys.stdout.write(format_result(pa.Table.from_pylist(report.rows()), "table"))
     return 0
 
 
