@@ -15,7 +15,7 @@ import httpx
 from clicklake import __version__
 from clicklake.schema import json_schema
 
-SUBCOMMANDS = ("up", "config", "schema")
+SUBCOMMANDS = ("up", "config", "schema", "query", "maintain", "load", "stream", "quarantine")
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 Up = Callable[..., tuple[subprocess.Popen[str], str]]

@@ -9,14 +9,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from clicklake import __version__
 from clicklake.config import Settings, load_settings, settings_table
 from clicklake.errors import ClicklakeError
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
+    from clicklake.load import Loader, LoadStats
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +100,68 @@ def build_parser() -> argparse.ArgumentParser:
     )
     maintain.add_argument("--format", choices=("table", "json"), default="table", help="output format of the report")
     maintain.set_defaults(func=_maintain)
+
+    load = commands.add_parser(
+        "load",
+        help="load the stream into bronze.events",
+        description=(
+            "Load records from the stream into the Iceberg tables bronze.events and bronze.quarantine, "
+            "exactly once. Without --once it keeps loading (as 'clicklake up' does) until Ctrl-C or SIGTERM, "
+            "then commits what it holds and exits 0. With --once it loads what is there now, commits, "
+            "prints a summary and exits."
+        ),
+    )
+    load.add_argument("--once", action="store_true", help="drain what the stream holds now, then exit")
+    load.set_defaults(func=_load)
+
+    stream = commands.add_parser(
+        "stream",
+        help="inspect the durable stream",
+        description="Inspect the durable stream between the collector and the loader.",
+    )
+    stream_commands = stream.add_subparsers(dest="stream_command", metavar="SUBCOMMAND", required=True)
+    stats = stream_commands.add_parser(
+        "stats",
+        help="partitions, offsets and lag per consumer group",
+        description=(
+            "Show each partition's retained offsets and size, and each consumer group's committed offset "
+            "and lag in records and seconds (the age of its oldest unread record)."
+        ),
+    )
+    stats.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    stats.set_defaults(func=_stream_stats)
+
+    quarantine = commands.add_parser(
+        "quarantine",
+        help="list or replay refused events (bronze.quarantine)",
+        description=(
+            "Every event refused at the door or by the loader is kept in bronze.quarantine with its reason "
+            "and its bytes as received."
+        ),
+    )
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", metavar="SUBCOMMAND", required=True)
+    q_list = quarantine_commands.add_parser(
+        "list",
+        help="show quarantined events, newest first",
+        description="Show quarantined events not yet replayed, newest first, with the reason each was refused.",
+    )
+    q_list.add_argument("--site", help="only this site id")
+    q_list.add_argument("--limit", type=int, default=50, help="show at most this many (default 50)")
+    q_list.add_argument("--all", action="store_true", help="include events already replayed")
+    q_list.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    q_list.set_defaults(func=_quarantine_list)
+    q_replay = quarantine_commands.add_parser(
+        "replay",
+        help="re-validate quarantined events and load the ones that now pass",
+        description=(
+            "Judge every quarantined event not yet replayed with the current code; append the ones that now pass "
+            "to the stream (the loader loads them like any other) and mark them replayed. The rest stay, "
+            "with their reason."
+        ),
+    )
+    q_replay.add_argument("--site", help="only this site id")
+    q_replay.add_argument("--dry-run", action="store_true", help="only report what would be replayed")
+    q_replay.set_defaults(func=_quarantine_replay)
     return parser
 
 
@@ -129,14 +201,21 @@ def _schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _query(args: argparse.Namespace, settings: Settings) -> int:
+def _catalog(settings: Settings) -> Catalog:
+    """The catalog the settings name, with every lake table (a fresh data dir answers 0 rows, not "no such table")."""
     from clicklake.lake.catalog import open_catalog
     from clicklake.lake.tables import ensure_tables
-    from clicklake.query.engine import format_result, query
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = open_catalog(settings.data_dir, settings.catalog_uri)
-    ensure_tables(catalog)  # a fresh data dir answers 0 rows, not "no such table"
+    ensure_tables(catalog)
+    return catalog
+
+
+def _query(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.query.engine import format_result, query
+
+    catalog = _catalog(settings)
     sys.stdout.write(format_result(query(catalog, args.sql), args.format))
     return 0
 
@@ -144,19 +223,127 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
 def _maintain(args: argparse.Namespace, settings: Settings) -> int:
     import pyarrow as pa
 
-    from clicklake.lake.catalog import open_catalog
-    from clicklake.lake.maintain import maintain
-    from clicklake.lake.tables import ensure_tables
+    from clicklake.load import maintain_all, stream_from_settings
     from clicklake.query.engine import format_result
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
-    ensure_tables(catalog)
-    report = maintain(catalog, settings.lake)
+    catalog = _catalog(settings)
+    stream = stream_from_settings(settings)
+    try:
+        report, trimmed = maintain_all(settings, catalog, stream)
+    finally:
+        stream.close()
     if args.format == "json":
-        print(msgspec.json.encode(report).decode())
+        print(msgspec.json.encode({"lake": report, "stream_trimmed": trimmed}).decode())
     else:
         sys.stdout.write(format_result(pa.Table.from_pylist(report.rows()), "table"))
+        print(f"stream: {trimmed.records} records ({trimmed.bytes} bytes) past retention removed")
+    return 0
+
+
+def _load(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.load import loader_from_settings, stream_from_settings
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stream = stream_from_settings(settings)
+    started = time.monotonic()
+    total = [0]
+
+    def progress(events: int, quarantined: int, duplicates: int) -> None:
+        total[0] += events
+        rate = total[0] / max(time.monotonic() - started, 1e-9)
+        print(f"committed {events} events ({total[0]} so far, {rate:,.0f}/s)", file=sys.stderr)
+
+    try:
+        loader = loader_from_settings(settings, stream)
+        loader.on_commit = progress
+        try:
+            stats = loader.drain() if args.once else _load_until_stopped(loader)
+        finally:
+            loader.close()
+    finally:
+        stream.close()
+    seconds = time.monotonic() - started
+    print(
+        f"loaded {stats.events} events into bronze.events in {stats.commits} commits ({seconds:.1f} s); "
+        f"{stats.quarantined} to bronze.quarantine; {stats.duplicates} duplicates dropped"
+    )
+    if stats.lost_to_retention:
+        lost = stats.lost_to_retention
+        print(f"warning: {lost} records were trimmed from the stream before they were loaded", file=sys.stderr)
+    return 0
+
+
+def _load_until_stopped(loader: Loader) -> LoadStats:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print("loading continuously; Ctrl-C or SIGTERM commits and stops", file=sys.stderr)
+    loader.run(stop)
+    return loader.stats
+
+
+def _quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.load.quarantine import list_quarantine
+
+    total, entries = list_quarantine(_catalog(settings), site=args.site, limit=args.limit, include_replayed=args.all)
+    if args.format == "json":
+        print(msgspec.json.encode(entries).decode())
+        return 0
+    print(f"{total} quarantined events" + ("" if args.all else " not yet replayed") + f"; showing {len(entries)}")
+    for e in entries:
+        when = datetime.fromtimestamp(e.received_ts / 1000, tz=UTC).isoformat(timespec="seconds")
+        raw = e.raw[:100].decode("utf-8", "backslashreplace") + ("..." if len(e.raw) > 100 else "")
+        flag = " (replayed)" if e.replayed else ""
+        print(f"{when}  site={e.site_id}  source={e.source}  at={e.stream_partition}:{e.stream_offset}{flag}")
+        print(f"    reason: {e.reason}")
+        print(f"    raw:    {raw}")
+    return 0
+
+
+def _quarantine_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.load import stream_from_settings
+    from clicklake.load.quarantine import replay
+
+    catalog = _catalog(settings)
+    stream = stream_from_settings(settings)
+    try:
+        report = replay(catalog, stream, site=args.site, dry_run=args.dry_run)
+    finally:
+        stream.close()
+    verb = "would replay" if args.dry_run else "replayed"
+    print(f"examined {report.examined}; {verb} {report.replayed}; {report.still_refused} still refused")
+    for sample in report.samples:
+        print(f"    {sample}")
+    if report.replayed and not args.dry_run:
+        print("the loader ('clicklake up' or 'clicklake load --once') loads the replayed events")
+    return 0
+
+
+def _stream_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.load import stream_from_settings
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stream = stream_from_settings(settings)
+    try:
+        stats = stream.stats()
+    finally:
+        stream.close()
+    if args.format == "json":
+        print(msgspec.json.encode(stats).decode())
+        return 0
+    print(f"stream {settings.stream_uri} ({stats.backend}, {len(stats.partitions)} partitions)")
+    print(f"{'partition':>9}  {'first':>12}  {'next':>12}  {'records':>12}  {'bytes':>14}")
+    for p in stats.partitions:
+        print(f"{p.partition:>9}  {p.first_offset:>12}  {p.next_offset:>12}  {p.records:>12}  {p.bytes:>14}")
+    if not stats.groups:
+        print("no consumer group has committed yet")
+    for group in stats.groups:
+        behind = sum(lag.records for lag in group.lag)
+        oldest = max((lag.seconds for lag in group.lag), default=0.0)
+        print(f"group {group.group}: {behind} records behind, oldest unread {oldest:.1f} s")
+        print(f"{'partition':>9}  {'committed':>12}  {'lag':>12}  {'lag s':>9}")
+        for lag in group.lag:
+            print(f"{lag.partition:>9}  {lag.committed:>12}  {lag.records:>12}  {lag.seconds:>9.1f}")
     return 0
 
 

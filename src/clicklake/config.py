@@ -75,8 +75,15 @@ class LakeSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         ),
     ] = ""
     snapshot_retention_hours: Annotated[
-        float, Meta(gt=0, description="Snapshots older than this are expired by maintenance (the latest is kept).")
-    ] = 24.0
+        float,
+        Meta(
+            gt=0,
+            description=(
+                "Snapshots older than this are expired by maintenance (the latest is kept). The loader commits "
+                "about once a second and every snapshot lengthens the table's metadata file, so keep it short."
+            ),
+        ),
+    ] = 1.0
     compact_after_minutes: Annotated[
         float,
         Meta(ge=0, description="An ingest hour is compacted once it has been closed this long."),

@@ -1,9 +1,11 @@
 """`clicklake up`: every stage that exists, supervised in one process.
 
-The HTTP server runs in the asyncio loop; later stages (loader, transform
-scheduler, realtime) join as tasks beside it. SIGINT or SIGTERM sets one
-stop event: the server stops accepting, in-flight requests finish, each
-stage flushes, and the process exits 0.
+The HTTP server runs in the asyncio loop; the loader runs in a thread beside
+it (its work is Parquet writes and DuckDB parses, which release the GIL);
+later stages (transform scheduler, realtime) join the same way. SIGINT or
+SIGTERM sets one stop event: the server stops accepting and in-flight
+requests finish, then the loader loads what the stream holds, commits, and
+the process exits 0.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ import contextlib
 import logging
 import signal
 import socket
+import threading
 from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from clicklake import __version__
 from clicklake.collect.app import create_app
 from clicklake.config import Settings
-from clicklake.errors import ConfigError
+from clicklake.errors import ConfigError, TerminalError
+
+if TYPE_CHECKING:
+    from clicklake.load import Loader
 
 log = logging.getLogger("clicklake.up")
 
@@ -52,9 +59,52 @@ async def _announce(server: uvicorn.Server, settings: Settings) -> None:
     print("Press Ctrl-C to stop.", flush=True)
 
 
+async def _maintain_periodically(settings: Settings, loader: Loader) -> None:
+    """Every `lake.maintain_interval_minutes`: compact, expire snapshots, remove old files, trim the stream."""
+    from clicklake.lake.catalog import open_catalog
+    from clicklake.load import maintain_all
+
+    interval = settings.lake.maintain_interval_minutes * 60
+    if interval <= 0:
+        return
+    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            report, trimmed = await asyncio.to_thread(maintain_all, settings, catalog, loader.stream)
+        except Exception:
+            log.exception("maintenance failed; it runs again in %.0f minutes", interval / 60)
+            continue
+        compacted = sum(len(t.compacted) for t in report.tables)
+        expired = sum(t.snapshots_expired for t in report.tables)
+        deleted = sum(t.files_deleted for t in report.tables)
+        log.info(
+            "maintenance: %d slices compacted, %d snapshots expired, %d files deleted, %d stream records trimmed",
+            compacted,
+            expired,
+            deleted,
+            trimmed.records,
+        )
+
+
 async def run(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM, then stop cleanly."""
+    from clicklake.load import loader_from_settings, stream_from_settings
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    sock = _listen(settings.server.host, settings.server.port)
+    stream = stream_from_settings(settings)
+    try:
+        loader = loader_from_settings(settings, stream)
+        try:
+            await _serve(settings, sock, loader)
+        finally:
+            loader.close()
+    finally:
+        stream.close()
+
+
+async def _serve(settings: Settings, sock: socket.socket, loader: Loader) -> None:
     config = uvicorn.Config(
         create_app(settings),
         host=settings.server.host,
@@ -65,22 +115,30 @@ async def run(settings: Settings) -> None:
         timeout_graceful_shutdown=10,
     )
     server = _Server(config)
-    sock = _listen(settings.server.host, settings.server.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    loader_stop = threading.Event()
+    loading = asyncio.create_task(asyncio.to_thread(loader.run_supervised, loader_stop), name="loader")
+    maintaining = asyncio.create_task(_maintain_periodically(settings, loader), name="maintenance")
     serving = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     announcing = asyncio.create_task(_announce(server, settings), name="announce")
     stopping = asyncio.create_task(stop.wait(), name="stop")
-    done, _ = await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if serving in done:
+    try:
+        done, _ = await asyncio.wait({serving, stopping, loading}, return_when=asyncio.FIRST_COMPLETED)
+        if stopping not in done:
+            for task in done:
+                task.result()  # a stage that died on its own raises here
+            raise TerminalError(f"the {next(iter(done)).get_name()} stage stopped by itself")
+        log.info("stopping: the server first, then the loader commits what the stream holds")
+    finally:
         stopping.cancel()
         announcing.cancel()
-        serving.result()  # a server that died on its own raises here
-        return
-    log.info("stopping")
-    announcing.cancel()
-    server.should_exit = True
-    await serving
+        maintaining.cancel()
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
+        loader_stop.set()
+        await loading
+    log.info("stopped: %d events loaded in this run", loader.stats.events)

@@ -251,22 +251,24 @@ def _compact_slice(
             if _slice_of(table, rule, task.file) == values
         ]
         if len({_partition(t.file) for t in tasks}) == len(tasks):
-            _discard(table.io, written)
+            discard_files(table.io, written)
             return  # another maintainer got there first
         if any(task.delete_files for task in tasks):
             log.warning("not compacting %s %s: it has row-level delete files", rule.identifier, label)
-            _discard(table.io, written)
+            discard_files(table.io, written)
             return
         paths = frozenset(task.file.file_path for task in tasks)
         if paths != read:
             # first attempt, or another writer changed the slice: (re)write it from what is there now
-            _discard(table.io, written)
-            written, rows = _rewrite(table, tasks, rule.sort)
+            discard_files(table.io, written)
+            written, rows = rewrite_files(table, tasks, rule.sort)
             read = paths
         if before_commit is not None:
             before_commit(table)
         try:
-            _replace(table, [task.file for task in tasks], written, {**carry_position(table), OPERATION_KEY: "compact"})
+            replace_files(
+                table, [task.file for task in tasks], written, {**carry_position(table), OPERATION_KEY: "compact"}
+            )
         except (CommitFailedException, ValidationException) as exc:
             log.info(
                 "compacting %s %s conflicted with another writer (attempt %d): %s", rule.identifier, label, attempt, exc
@@ -278,7 +280,7 @@ def _compact_slice(
         report.rows_rewritten += rows
         log.info("compacted %s %s: %d files into %d, %d rows", rule.identifier, label, len(tasks), len(written), rows)
         return
-    _discard(table.io, written)
+    discard_files(table.io, written)
     report.skipped.append(label)
     log.warning(
         "gave up compacting %s %s after %d conflicting commits; the next run tries again",
@@ -288,34 +290,42 @@ def _compact_slice(
     )
 
 
-def _rewrite(table: Table, tasks: list[FileScanTask], sort: tuple[str, ...]) -> tuple[list[DataFile], int]:
-    """Write the rows of `tasks`, sorted by `sort`, as new data files (not committed); return them and the row count."""
+def rewrite_files(
+    table: Table,
+    tasks: list[FileScanTask],
+    sort: tuple[str, ...],
+    change: Callable[[pa.Table], pa.Table] | None = None,
+) -> tuple[list[DataFile], int]:
+    """Write the rows of `tasks`, changed by `change` and sorted by `sort`, as new data files (not committed).
+
+    Returns the files and the row count; `change` must keep every row.
+    """
     metadata = table.metadata
     rows: pa.Table = ArrowScan(metadata, table.io, metadata.schema(), AlwaysTrue()).to_table(tasks)
     expected = sum(task.file.record_count for task in tasks)
     if rows.num_rows != expected:
         raise TerminalError(
-            f"compaction read {rows.num_rows} rows from data files that hold {expected}; nothing was changed"
+            f"a rewrite read {rows.num_rows} rows from data files that hold {expected}; nothing was changed"
         )
+    if change is not None:
+        rows = change(rows)
     if sort:
         rows = rows.sort_by([(column, "ascending") for column in sort])
     # pyiceberg has no public call that writes data files without committing them;
     # this is the one its own append and overwrite use.
     files = list(_dataframe_to_data_files(table_metadata=metadata, df=rows, io=table.io, write_uuid=uuid.uuid4()))
     if sum(f.record_count for f in files) != rows.num_rows:
-        _discard(table.io, files)
-        raise TerminalError(
-            f"compaction wrote fewer or more rows than the {rows.num_rows} it read; nothing was changed"
-        )
+        discard_files(table.io, files)
+        raise TerminalError(f"a rewrite wrote fewer or more rows than the {rows.num_rows} it read; nothing was changed")
     return files, rows.num_rows
 
 
-def _replace(table: Table, old: list[DataFile], new: list[DataFile], properties: dict[str, str]) -> None:
+def replace_files(table: Table, old: list[DataFile], new: list[DataFile], properties: dict[str, str]) -> None:
     """Swap `old` for `new` in one snapshot based on the table's current snapshot, or raise CommitFailedException.
 
     `delete_data_file` deletes exactly `old`: a file another writer added meanwhile is kept.
     """
-    tx = _commit_once(table).transaction()
+    tx = commit_once(table).transaction()
     with tx.update_snapshot(snapshot_properties=properties).overwrite() as rewrite:
         for data_file in old:
             rewrite.delete_data_file(data_file)
@@ -324,14 +334,14 @@ def _replace(table: Table, old: list[DataFile], new: list[DataFile], properties:
     tx.commit_transaction()
 
 
-def _commit_once(table: Table) -> Table:
+def commit_once(table: Table) -> Table:
     """A view of `table` whose commits pyiceberg does not retry itself (see the module docstring)."""
     properties = {**table.metadata.properties, TableProperties.COMMIT_NUM_RETRIES: "0"}
     metadata = table.metadata.model_copy(update={"properties": properties})
     return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog, table.config)
 
 
-def _discard(io: FileIO, files: Iterable[DataFile]) -> None:
+def discard_files(io: FileIO, files: Iterable[DataFile]) -> None:
     """Delete data files that no commit took up."""
     for data_file in files:
         try:

@@ -179,8 +179,9 @@ class LocalStream:
         busy_timeout: float = 30.0,
         new_partitions: int = DEFAULT_PARTITIONS,
     ) -> None:
-        if not all(1 <= n <= 4096 for n in (partitions or 1, new_partitions)):
-            raise ConfigError(f"stream partitions must be between 1 and 4096, got {partitions}")
+        for count in (partitions, new_partitions):
+            if count is not None and not 1 <= count <= 4096:
+                raise ConfigError(f"stream partitions must be between 1 and 4096, got {count}")
         if compression not in ("lz4", "none"):
             raise ConfigError(f"stream compression must be 'lz4' or 'none', got {compression!r}")
         self.path = Path(path)
