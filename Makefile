@@ -38,6 +38,7 @@ lint: $(VENV)/.synced ## ruff and mypy
 bench: $(VENV)/.synced ## benchmarks, each beside its baseline from the same run
 	$(BIN)/python bench/contract.py
 	$(BIN)/python bench/stream.py
+	$(BIN)/python bench/loader.py
 
 docs: $(VENV)/.synced ## regenerate docs/schema/v1.json and the generated parts of docs/
 	$(BIN)/python -m clicklake._docs

@@ -84,6 +84,16 @@ class LakeSettings(Struct, forbid_unknown_fields=True, kw_only=True):
             ),
         ),
     ] = 1.0
+    keep_snapshots: Annotated[
+        int,
+        Meta(
+            ge=2,
+            description=(
+                "The loader expires the oldest snapshots beyond this many (commit time grows with the count: "
+                "pyiceberg copies all snapshot metadata on every commit)."
+            ),
+        ),
+    ] = 60
     compact_after_minutes: Annotated[
         float,
         Meta(ge=0, description="An ingest hour is compacted once it has been closed this long."),

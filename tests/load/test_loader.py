@@ -176,3 +176,15 @@ def test_a_zero_window_keeps_duplicates(stream: Stream, catalog: Any, tmp_path: 
     recs = records(3)
     append(stream, recs + recs)
     assert make_loader(stream, catalog, tmp_path, dedup_window_s=window).drain().events == 6
+
+
+def test_old_snapshots_are_expired_beyond_the_cap(stream: Stream, catalog: Any, tmp_path: Path) -> None:
+    loader = make_loader(stream, catalog, tmp_path, keep_snapshots=4)
+    for i in range(12):
+        append(stream, records(3, prefix=f"c{i}-"))
+        loader.drain()
+    table = catalog.load_table("bronze.events")
+    assert 4 <= len(table.metadata.snapshots) <= 5
+    assert len(ids(catalog)) == 36
+    position = committed_position(table)
+    assert position is not None and position.offsets == {p.partition: p.next_offset for p in stream.stats().partitions}

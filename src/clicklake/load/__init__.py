@@ -36,6 +36,7 @@ def loader_from_settings(settings: Settings, stream: Stream) -> Loader:
         flush_records=load.flush_records,
         flush_bytes=load.flush_bytes,
         dedup_window_s=load.dedup_window_s,
+        keep_snapshots=settings.lake.keep_snapshots,
     )
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -57,6 +59,32 @@ def _duck_type(t: pa.DataType) -> str:
 _COLUMNS: Final = "{" + ", ".join(f"'{f.name}': '{_duck_type(f.type)}'" for f in EVENTS_SCHEMA) + "}"
 
 
+@contextmanager
+def _scratch_file(work_dir: Path, data: bytes) -> Iterator[str]:
+    """A path DuckDB can read `data` from: an anonymous in-memory file on Linux, else a temporary file."""
+    if hasattr(os, "memfd_create") and Path("/proc/self/fd").is_dir():
+        fd = os.memfd_create("clicklake-batch", os.MFD_CLOEXEC)
+        try:
+            _write_all(fd, data)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    fd, name = tempfile.mkstemp(dir=work_dir, prefix="batch-", suffix=".ndjson")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        yield name
+    finally:
+        os.unlink(name)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class Converted(NamedTuple):
     """The rows that converted (input order), and `(index, reason)` for each payload that did not."""
 
@@ -91,18 +119,14 @@ class Converter:
 
     def _parse(self, payloads: list[bytes]) -> pa.Table:
         """One DuckDB scan of the payloads as newline-delimited JSON."""
-        fd, name = tempfile.mkstemp(dir=self.work_dir, prefix="batch-", suffix=".ndjson")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(b"\n".join(payloads))
-            path = name.replace("'", "''")
+        data = b"\n".join(payloads)
+        with _scratch_file(self.work_dir, data) as path:
+            escaped = path.replace("'", "''")
             sql = (
-                f"SELECT * FROM read_json('{path}', format = 'newline_delimited', auto_detect = false, "
+                f"SELECT * FROM read_json('{escaped}', format = 'newline_delimited', auto_detect = false, "
                 f"maximum_object_size = 1048576, columns = {_COLUMNS})"
             )
             table = self._db.sql(sql).to_arrow_table()
-        finally:
-            os.unlink(name)
         if table.num_rows != len(payloads):
             raise pa.ArrowInvalid(f"DuckDB read {table.num_rows} rows of {len(payloads)} records")
         return table.cast(EVENTS_SCHEMA)

@@ -39,7 +39,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.table import Table
 
 from clicklake._failpoint import failpoint
@@ -98,6 +98,7 @@ class Loader:
         flush_records: int = 100_000,
         flush_bytes: int = 64 << 20,
         dedup_window_s: float = 600.0,
+        keep_snapshots: int = 60,
         read_records: int = 10_000,
         on_commit: Callable[[int, int, int], None] | None = None,
     ) -> None:
@@ -107,6 +108,7 @@ class Loader:
         self.flush_records = flush_records
         self.flush_bytes = flush_bytes
         self.dedup_window_ms = int(dedup_window_s * 1000)
+        self.keep_snapshots = keep_snapshots
         self.read_records = read_records
         self.on_commit = on_commit
         self.stats = LoadStats()
@@ -264,9 +266,11 @@ class Loader:
             rows = pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA)
             self._append(self._quarantine, rows, position)
             self._quarantine_pos = dict(position.offsets)
+            self._cap_snapshots(self._quarantine)
             failpoint("load.after_quarantine_commit")
         self._append(self._events, events, position)
         self._events_pos = dict(position.offsets)
+        self._cap_snapshots(self._events)
         failpoint("load.after_events_commit")
         self._remember(events, keys)
         for partition, offset in position.offsets.items():
@@ -297,6 +301,30 @@ class Loader:
                     raise TransientError(f"could not commit to {'.'.join(table.name())}: {exc}") from exc
                 log.info("commit to %s raced another writer; retrying", ".".join(table.name()))
                 time.sleep(0.05 * 2**attempt)
+
+    def _cap_snapshots(self, table: Table) -> None:
+        """Expire the oldest snapshots once there are a sixth more than `keep_snapshots`.
+
+        pyiceberg copies the whole table metadata, every snapshot included, several times
+        per commit: measured, a commit takes ~0.15 s with 10 snapshots and ~1.2 s with 600.
+        At a commit a second the count must stay small or commits fall behind. Expiry only
+        edits metadata; maintenance deletes the files no snapshot needs any more.
+        """
+        snapshots = table.metadata.snapshots
+        if len(snapshots) <= self.keep_snapshots + max(1, self.keep_snapshots // 6):
+            return
+        current = table.metadata.current_snapshot_id
+        oldest = sorted(snapshots, key=lambda s: s.timestamp_ms)[: len(snapshots) - self.keep_snapshots]
+        expire = [s.snapshot_id for s in oldest if s.snapshot_id != current]
+        try:
+            table.maintenance.expire_snapshots().by_ids(expire).commit()
+        except (CommitFailedException, ValidationException) as exc:
+            log.info(
+                "expiring old snapshots of %s raced another writer (%s); next commit tries again",
+                ".".join(table.name()),
+                exc,
+            )
+            table.refresh()
 
     # -- duplicates -----------------------------------------------------------------------
 
