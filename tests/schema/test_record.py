@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 
 import msgspec
 import pyarrow as pa
 
-from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
+from clicklake.schema import SCHEMA_HASH
 from clicklake.schema.arrow import arrow_schema
 from clicklake.schema.record import Record
+from samples import EVENTS, records
 
-NOW_MS = int(datetime(2026, 11, 22, 12, tzinfo=UTC).timestamp() * 1000)
-BASE = {"ts": "2026-11-22T11:00:00.5Z", "user": {"consent": {"analytics": True, "ads": False}, "user_id_hash": "u1"}}
-EVENTS = [
-    {"event_type": "page_view", "ctx": {"page_url": "https://a.example/compare", "ab_variant": "B"}, **BASE},
-    {"event_type": "chart_interaction", "chart": {"action": "sort", "control_value": 12.5}, **BASE},
-    {"event_type": "affiliate_click", "affiliate": {"link_id": "l1", "payout_cents": 250.0}, **BASE},
-    {"event_type": "product_view", "product": {"product_id": "p1", "price_minor": 999, "currency": "USD"}, **BASE},
-    {"event_type": "add_to_cart", "product": {"product_id": "p1", "quantity": 2}, **BASE},
-    {
-        "event_type": "purchase",
-        "order": {"order_id": "o1", "revenue_minor": 1998, "currency": "USD", "items": [{"product_id": "p1"}]},
-        **BASE,
-    },
-    {"event_type": "search", "search": {"query": "blue shoes"}, **BASE},
-    {"event_type": "qr_scan", "qr": {"link_id": "t12", "placement": "table-12"}, **BASE},
-    {"event_type": "custom", "custom": {"name": "signup", "properties": {"plan": "pro", "seats": 3}}, **BASE},
-]
 SCHEMA = arrow_schema(Record)
-
-
-def records() -> list[Record]:
-    batch = decode_batch(json.dumps(EVENTS).encode(), now_ms=NOW_MS)
-    assert batch.rejected == []
-    ingest = NOW_MS + 7 * 60_000
-    return [
-        to_record(e, ts, site_id="s1", ingest_ts=ingest, event_id=f"e{i}", schema_hash=SCHEMA_HASH)
-        for i, (e, ts) in enumerate(zip(batch.events, batch.ts_ms, strict=True))
-    ]
 
 
 def test_records_fill_the_bronze_schema_for_every_event_type() -> None:
