@@ -15,7 +15,7 @@ import httpx
 from clicklake import __version__
 from clicklake.schema import json_schema
 
-SUBCOMMANDS = ("up", "config", "schema", "query", "maintain", "load", "stream", "quarantine")
+SUBCOMMANDS = ("up", "config", "schema", "query", "maintain", "load", "stream", "quarantine", "sites", "links")
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 Up = Callable[..., tuple[subprocess.Popen[str], str]]

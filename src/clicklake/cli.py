@@ -162,6 +162,69 @@ def build_parser() -> argparse.ArgumentParser:
     q_replay.add_argument("--site", help="only this site id")
     q_replay.add_argument("--dry-run", action="store_true", help="only report what would be replayed")
     q_replay.set_defaults(func=_quarantine_replay)
+
+    sites = commands.add_parser(
+        "sites",
+        help="create and list the sites that send events",
+        description=(
+            "A site is a website or shop that sends events with its own write key; the collector accepts "
+            "browser events from its allowed origins only. Sites live in the metadata database "
+            "(<data>/metadata.sqlite3, or setting collect.metadata_uri)."
+        ),
+    )
+    sites_commands = sites.add_subparsers(dest="sites_command", metavar="SUBCOMMAND", required=True)
+    s_create = sites_commands.add_parser(
+        "create",
+        help="create a site and print its id and write key",
+        description=(
+            "Create a site with a new write key and print its site id and write key. Browser events are "
+            "accepted from https://DOMAIN and https://www.DOMAIN unless --origin names the origins."
+        ),
+    )
+    s_create.add_argument("name", metavar="NAME", help="a name for people, e.g. 'Shop'")
+    s_create.add_argument("--domain", required=True, help="the site's host name, e.g. shop.example")
+    s_create.add_argument(
+        "--origin",
+        action="append",
+        dest="origins",
+        metavar="ORIGIN",
+        help="an allowed browser origin, e.g. https://shop.example (repeat for more; replaces the default)",
+    )
+    s_create.add_argument("--ignore-dnt", action="store_true", help="do not honour Do Not Track (DNT: 1)")
+    s_create.add_argument("--ignore-gpc", action="store_true", help="do not honour Global Privacy Control (Sec-GPC: 1)")
+    s_create.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    s_create.set_defaults(func=_sites_create)
+    s_list = sites_commands.add_parser(
+        "list", help="show every site", description="Show every site with its write key and allowed origins."
+    )
+    s_list.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    s_list.set_defaults(func=_sites_list)
+
+    links = commands.add_parser(
+        "links",
+        help="create tracked links and QR codes",
+        description=(
+            "A tracked link is a redirect on the collector, /r/LINK_ID, that records the click for its site "
+            "and answers with a 302 to the target; a QR link also has a QR code of that URL."
+        ),
+    )
+    links_commands = links.add_subparsers(dest="links_command", metavar="SUBCOMMAND", required=True)
+    l_create = links_commands.add_parser(
+        "create",
+        help="create a tracked link and print its path",
+        description=(
+            "Create a tracked link of a site and print its id and path, /r/LINK_ID "
+            "(and /r/LINK_ID/qr.svg, its QR code, for --kind qr)."
+        ),
+    )
+    l_create.add_argument("--site", required=True, help="the site id (see 'clicklake sites list')")
+    l_create.add_argument("--target", required=True, metavar="URL", help="where the link leads: an http(s) URL")
+    l_create.add_argument("--payout-cents", type=int, metavar="N", help="affiliate payout per click, in cents (>= 0)")
+    l_create.add_argument(
+        "--kind", choices=("affiliate", "qr"), default="affiliate", help="affiliate link or QR code (default affiliate)"
+    )
+    l_create.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    l_create.set_defaults(func=_links_create)
     return parser
 
 
@@ -317,6 +380,61 @@ def _quarantine_replay(args: argparse.Namespace, settings: Settings) -> int:
     if report.replayed and not args.dry_run:
         print("the loader ('clicklake up' or 'clicklake load --once') loads the replayed events")
     return 0
+
+
+def _sites_create(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.collect.metadata import Metadata
+
+    with Metadata.open(settings) as md:
+        site = md.create_site(
+            args.name, args.domain, args.origins, honor_dnt=not args.ignore_dnt, honor_gpc=not args.ignore_gpc
+        )
+    if args.format == "json":
+        print(msgspec.json.encode(site).decode())
+        return 0
+    _print_fields(msgspec.structs.asdict(site))
+    return 0
+
+
+def _sites_list(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.collect.metadata import Metadata
+
+    with Metadata.open(settings) as md:
+        sites = md.sites()
+    if args.format == "json":
+        print(msgspec.json.encode(sites).decode())
+        return 0
+    if not sites:
+        print("no sites yet; create one with 'clicklake sites create NAME --domain DOMAIN'")
+        return 0
+    rows = [("site_id", "name", "domain", "write_key", "allowed_origins")]
+    rows += [(s.site_id, s.name, s.domain, s.write_key, " ".join(s.allowed_origins)) for s in sites]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]).rstrip())
+    return 0
+
+
+def _links_create(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.collect.metadata import Metadata
+
+    with Metadata.open(settings) as md:
+        link = md.create_link(args.site, args.target, kind=args.kind, payout_cents=args.payout_cents)
+    shown: dict[str, object] = {**msgspec.structs.asdict(link), "path": link.path}
+    if link.kind == "qr":
+        shown["qr_path"] = link.qr_path
+    if args.format == "json":
+        print(msgspec.json.encode(shown).decode())
+        return 0
+    _print_fields(shown)
+    return 0
+
+
+def _print_fields(fields: dict[str, object]) -> None:
+    width = max(len(key) for key in fields)
+    for key, value in fields.items():
+        shown = " ".join(value) if isinstance(value, tuple | list) else "-" if value is None else value
+        print(f"{key:<{width}}  {shown}")
 
 
 def _stream_stats(args: argparse.Namespace, settings: Settings) -> int:

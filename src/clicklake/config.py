@@ -116,6 +116,18 @@ class LoadSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     ] = 600.0
 
 
+class CollectSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    metadata_uri: Annotated[
+        str,
+        Meta(
+            description=(
+                "SQLAlchemy URI of the metadata database (sites, write keys, links, daily salts), SQLite or "
+                "PostgreSQL, e.g. postgresql+psycopg2://user@host/db; empty for SQLite at <data>/metadata.sqlite3."
+            )
+        ),
+    ] = ""
+
+
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     data: Annotated[
         str,
@@ -133,6 +145,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     stream: StreamSettings = msgspec.field(default_factory=StreamSettings)
     lake: LakeSettings = msgspec.field(default_factory=LakeSettings)
     load: LoadSettings = msgspec.field(default_factory=LoadSettings)
+    collect: CollectSettings = msgspec.field(default_factory=CollectSettings)
 
     @property
     def data_dir(self) -> Path:

@@ -3,6 +3,7 @@
     ClicklakeError
      ├── ConfigError       a setting is missing or bad; fix the config and start again
      ├── ContractError     an event (or a request body) breaks the event contract
+     ├── InputError        a value given to a command or API call is bad (an unknown site, a bad URL)
      ├── TransientError    a backend is busy or down; the same call may pass later
      └── TerminalError     a backend refused for good; retrying will not help
 
@@ -22,6 +23,10 @@ class ConfigError(ClicklakeError):
 
 class ContractError(ClicklakeError, ValueError):
     """An event breaks the contract; the message starts with the JSON path."""
+
+
+class InputError(ClicklakeError, ValueError):
+    """A value a user gave (a site id, a URL, an amount) is bad; the message names it."""
 
 
 class TransientError(ClicklakeError):
