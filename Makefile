@@ -39,6 +39,7 @@ bench: $(VENV)/.synced ## benchmarks, each beside its baseline from the same run
 	$(BIN)/python bench/contract.py
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/loader.py
+	$(BIN)/python bench/enrich.py
 
 docs: $(VENV)/.synced ## regenerate docs/schema/v1.json and the generated parts of docs/
 	$(BIN)/python -m clicklake._docs
