@@ -286,6 +286,7 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
 def _maintain(args: argparse.Namespace, settings: Settings) -> int:
     import pyarrow as pa
 
+    from clicklake.collect.metadata import Metadata
     from clicklake.load import maintain_all, stream_from_settings
     from clicklake.query.engine import format_result
 
@@ -295,11 +296,14 @@ def _maintain(args: argparse.Namespace, settings: Settings) -> int:
         report, trimmed = maintain_all(settings, catalog, stream)
     finally:
         stream.close()
+    with Metadata.open(settings) as metadata:
+        destroyed = metadata.destroy_old_salts()
     if args.format == "json":
-        print(msgspec.json.encode({"lake": report, "stream_trimmed": trimmed}).decode())
+        print(msgspec.json.encode({"lake": report, "stream_trimmed": trimmed, "salts_destroyed": destroyed}).decode())
     else:
         sys.stdout.write(format_result(pa.Table.from_pylist(report.rows()), "table"))
         print(f"stream: {trimmed.records} records ({trimmed.bytes} bytes) past retention removed")
+        print(f"salts of cookieless visitor ids destroyed (older than 48 h): {', '.join(destroyed) or 'none'}")
     return 0
 
 

@@ -27,6 +27,9 @@ from clicklake.config import Settings
 from clicklake.errors import ConfigError, TerminalError
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from clicklake.collect.metadata import Metadata
     from clicklake.load import Loader
 
 log = logging.getLogger("clicklake.up")
@@ -56,11 +59,13 @@ async def _announce(server: uvicorn.Server, settings: Settings) -> None:
         await asyncio.sleep(0.05)
     url = f"http://{settings.server.host}:{settings.server.port}"
     print(f"clicklake {__version__} is up at {url}  (health: {url}/healthz, schema: {url}/schema/v1.json)", flush=True)
+    print(f"Send events: POST {url}/v1/events with a write key from 'clicklake sites create'.", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
 
 
-async def _maintain_periodically(settings: Settings, loader: Loader) -> None:
-    """Every `lake.maintain_interval_minutes`: compact, expire snapshots, remove old files, trim the stream."""
+async def _maintain_periodically(settings: Settings, loader: Loader, metadata: Metadata) -> None:
+    """Every `lake.maintain_interval_minutes`: compact, expire snapshots, remove old files, trim the stream,
+    and destroy the cookieless-id salts older than 48 h."""
     from clicklake.lake.catalog import open_catalog
     from clicklake.load import maintain_all
 
@@ -72,6 +77,7 @@ async def _maintain_periodically(settings: Settings, loader: Loader) -> None:
         await asyncio.sleep(interval)
         try:
             report, trimmed = await asyncio.to_thread(maintain_all, settings, catalog, loader.stream)
+            await asyncio.to_thread(metadata.destroy_old_salts)
         except Exception:
             log.exception("maintenance failed; it runs again in %.0f minutes", interval / 60)
             continue
@@ -93,20 +99,26 @@ async def run(settings: Settings) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sock = _listen(settings.server.host, settings.server.port)
+    from clicklake.collect import enrich
+    from clicklake.collect.metadata import Metadata
+
+    enrich.preload()  # the user-agent rules and the country database, before the first request
     stream = stream_from_settings(settings)
+    metadata = Metadata.open(settings)
     try:
         loader = loader_from_settings(settings, stream)
         try:
-            await _serve(settings, sock, loader)
+            await _serve(settings, sock, loader, metadata, create_app(settings, stream=stream, metadata=metadata))
         finally:
             loader.close()
     finally:
+        metadata.close()
         stream.close()
 
 
-async def _serve(settings: Settings, sock: socket.socket, loader: Loader) -> None:
+async def _serve(settings: Settings, sock: socket.socket, loader: Loader, metadata: Metadata, app: Starlette) -> None:
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.log_level,
@@ -122,7 +134,7 @@ async def _serve(settings: Settings, sock: socket.socket, loader: Loader) -> Non
 
     loader_stop = threading.Event()
     loading = asyncio.create_task(asyncio.to_thread(loader.run_supervised, loader_stop), name="loader")
-    maintaining = asyncio.create_task(_maintain_periodically(settings, loader), name="maintenance")
+    maintaining = asyncio.create_task(_maintain_periodically(settings, loader, metadata), name="maintenance")
     serving = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     announcing = asyncio.create_task(_announce(server, settings), name="announce")
     stopping = asyncio.create_task(stop.wait(), name="stop")

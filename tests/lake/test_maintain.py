@@ -390,6 +390,7 @@ def test_maintain_command_reports_json(tmp_path: Path, clicklake: Callable[..., 
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["stream_trimmed"] == {"records": 0, "bytes": 0, "unread_records": 0}
+    assert report["salts_destroyed"] == []
     tables = {t["table"]: t for t in report["lake"]["tables"]}
     assert set(tables) == {BRONZE_EVENTS, BRONZE_QUARANTINE}
     assert tables[BRONZE_EVENTS]["compacted"] == [CLOSED_LABEL]

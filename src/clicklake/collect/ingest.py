@@ -1,0 +1,273 @@
+"""`POST /v1/events`: from request bytes to durably appended stream records.
+
+The order of work is the order of the promise "privacy at the door, nothing lost":
+
+1. Limits before reading: a declared body over `max_body_bytes` is 413 at once; a
+   body that grows past it while read is 413; gzip is inflated with a cap.
+2. The site comes from the write key (header `X-Write-Key` or `?key=`), never from
+   the payload: 401 without a known key; a request with an `Origin` that the site
+   does not allow is 403.
+3. The body is a JSON array, `{"events": [...], "sent_at": ...}`, or NDJSON. Each
+   event is judged alone (32 KB at most, then the contract); invalid ones become
+   rejections kept for `bronze.quarantine`, valid ones go on.
+4. Consent: an event whose `user.consent.analytics` is false, or any event of a
+   browser sending DNT or GPC to a site that honours them, is not stored; only a
+   per-site daily count is kept.
+5. Privacy: the client IP is truncated, URLs, referrers, titles, search queries and
+   custom properties are scrubbed of PII; a visitor without an id of its own gets a
+   cookieless id from the day's salt.
+6. Enrichment: server `ingest_ts`, clock-skew correction from `sent_at`, device from
+   the user agent, country from the IP, UTM from the page URL, referrer class.
+7. One stream append for the whole request. Only when it returns is the answer 200;
+   a full or unavailable stream is 503 with `Retry-After`, and nothing is claimed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import msgspec
+from msgspec import UNSET
+
+from clicklake.collect import enrich, privacy
+from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
+from clicklake.schema import events as ev
+from clicklake.schema.envelope import Rejected, encode_payload
+from clicklake.schema.record import MS_PER_DAY
+from clicklake.schema.validate import Rejection
+
+MAX_EVENT_BYTES: Final = 32 * 1024
+
+
+class BadRequest(Exception):
+    """The request as a whole is unusable: answered with `status` and `message`, nothing stored."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Envelope(msgspec.Struct, forbid_unknown_fields=True):
+    events: list[msgspec.Raw]
+    sent_at: str | None = None
+
+
+_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_envelope = msgspec.json.Decoder(_Envelope)
+_raw_one = msgspec.json.Decoder(msgspec.Raw)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits; every one of them is a setting (`collect.*`)."""
+
+    max_body_bytes: int = 1 << 20
+    max_inflated_bytes: int = 8 << 20
+    max_events: int = 1000
+    max_event_bytes: int = MAX_EVENT_BYTES
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """The body without its Content-Encoding (identity or gzip), refusing more than `limit` bytes inflated."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise BadRequest(415, f"Content-Encoding {encoding!r} is not supported; send gzip or nothing")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadRequest(400, f"the gzip body is corrupt: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise BadRequest(413, f"the body inflates to more than {limit} bytes")
+    if not inflater.eof:
+        raise BadRequest(400, "the gzip body is truncated")
+    return out
+
+
+def split_events(body: bytes, content_type: str) -> tuple[list[bytes], str | None]:
+    """The raw bytes of each event, and the batch's `sent_at` when it has one.
+
+    A JSON array, an object `{"events": [...], "sent_at": "..."}`, or NDJSON (one event
+    per line; chosen by Content-Type `application/x-ndjson`, or when the body is several
+    lines of objects).
+    """
+    text = body.strip()
+    if not text:
+        raise BadRequest(400, "the body is empty; send a JSON array of events")
+    ndjson = "ndjson" in content_type or "jsonl" in content_type
+    try:
+        if not ndjson and text[:1] == b"[":
+            return [bytes(r) for r in _raw_list.decode(text)], None
+        if not ndjson and text[:1] == b"{" and b"\n" not in text:
+            try:
+                envelope = _envelope.decode(text)
+            except msgspec.ValidationError:
+                return [bytes(_raw_one.decode(text))], None  # one event on its own
+            return [bytes(r) for r in envelope.events], envelope.sent_at
+        return [bytes(_raw_one.decode(line)) for line in text.splitlines() if line.strip()], None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(400, f"the body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BadRequest(400, f"the body is not UTF-8: {exc}") from None
+    except RecursionError:
+        raise BadRequest(400, "the body is nested too deeply") from None
+
+
+@dataclass(frozen=True)
+class Client:
+    """What the request says about its sender, before any of it is stored."""
+
+    ip: str
+    user_agent: str
+    dnt: bool = False
+    gpc: bool = False
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """The site a request is for, as the collector needs it."""
+
+    site_id: str
+    honor_dnt: bool = True
+    honor_gpc: bool = True
+
+
+class Outcome(msgspec.Struct):
+    """The answer to a batch, and the stream records it needs appended first."""
+
+    accepted: int
+    rejected: list[Rejection]
+    consent_denied: int
+    records: list[tuple[str, bytes]]
+
+
+def _ts_ms_of(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def process(
+    raws: list[bytes],
+    site: SiteView,
+    client: Client,
+    *,
+    salt: bytes,
+    sent_at: str | None = None,
+    now_ms: int | None = None,
+    limits: Limits = Limits(),
+    scrub_keys: frozenset[str] = privacy.DEFAULT_SCRUB_KEYS,
+) -> Outcome:
+    """Judge, protect and enrich the events of one request; nothing is stored here."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    if len(raws) > limits.max_events:
+        raise BadRequest(413, f"{len(raws)} events in one request; at most {limits.max_events}")
+    rejected: list[Rejection] = []
+    records: list[tuple[str, bytes]] = []
+    keep: list[int] = []
+    for i, raw in enumerate(raws):
+        if len(raw) > limits.max_event_bytes:
+            rejected.append(Rejection(i, f"the event is {len(raw)} bytes; at most {limits.max_event_bytes}"))
+        else:
+            keep.append(i)
+    try:
+        batch = decode_batch(b"[" + b",".join(raws[i] for i in keep) + b"]", now_ms=now)
+    except RecursionError:
+        raise BadRequest(400, "an event is nested too deeply") from None
+    rejected.extend(Rejection(keep[r.index], r.error) for r in batch.rejected)
+    rejected.sort(key=lambda r: r.index)
+    for r in rejected:
+        reason = Rejected(site_id=site.site_id, received_ts=now, source="http", reason=r.error, raw=raws[r.index])
+        records.append((f"rejected:{site.site_id}", encode_payload(reason)))
+    denied_by_browser = (site.honor_dnt and client.dnt) or (site.honor_gpc and client.gpc)
+    ip_anonymized = privacy.anonymize_ip(client.ip)
+    country = enrich.geo_country(client.ip)
+    sent_ms = _ts_ms_of(sent_at)
+    denied = 0
+    for event, ts_ms in zip(batch.events, batch.ts_ms, strict=True):
+        if denied_by_browser or not event.user.consent.analytics:
+            denied += 1
+            continue
+        _scrub(event, scrub_keys)
+        ctx = event.ctx if event.ctx is not UNSET else None
+        user_agent = (ctx.user_agent if ctx is not None and isinstance(ctx.user_agent, str) else None) or (
+            client.user_agent
+        )
+        page_url = ctx.page_url if ctx is not None and isinstance(ctx.page_url, str) else None
+        referrer = ctx.referrer if ctx is not None and isinstance(ctx.referrer, str) else None
+        if event.session is UNSET or event.session.utm is UNSET:
+            utm = enrich.utm_from_url(page_url)
+            if utm is not None:
+                if event.session is UNSET:
+                    event.session = ev.Session()
+                event.session.utm = ev.Utm(**{k: v for k, v in msgspec.structs.asdict(utm).items() if v is not None})
+        given_id = event.event_id
+        event_id = given_id.lower() if isinstance(given_id, str) else str(uuid.uuid4())
+        visitor = None
+        if not isinstance(event.user.user_id_hash, str) and not isinstance(event.user.anonymous_id, str):
+            visitor = privacy.visitor_id(salt, site.site_id, client.ip, user_agent or "")
+        record = to_record(
+            event,
+            enrich.corrected_ts(ts_ms, sent_ms, now),
+            site_id=site.site_id,
+            ingest_ts=now,
+            event_id=event_id,
+            schema_hash=SCHEMA_HASH,
+            source_ip_anonymized=ip_anonymized,
+            visitor_id=visitor,
+            geo_country=country,
+            device=enrich.device_of(user_agent),
+        )
+        utm_record = record.session.utm
+        has_utm = any(getattr(utm_record, f) is not None for f in utm_record.__struct_fields__)
+        record.traffic = enrich.traffic_of(referrer, page_url, utm_record if has_utm else None)
+        key = record.session.session_id or record.user.visitor_id or event_id
+        records.append((key, encode_payload(record)))
+    return Outcome(accepted=len(raws) - len(rejected), rejected=rejected, consent_denied=denied, records=records)
+
+
+def _scrub(event: ev.Event, keys: frozenset[str]) -> None:
+    """Remove PII from the free-text parts of an event, in place."""
+    ctx = event.ctx
+    if ctx is not UNSET:
+        if isinstance(ctx.page_url, str):
+            ctx.page_url = privacy.scrub_url(ctx.page_url, keys)
+        if isinstance(ctx.referrer, str):
+            ctx.referrer = privacy.scrub_url(ctx.referrer, keys)
+        if isinstance(ctx.title, str):
+            ctx.title = privacy.scrub_text(ctx.title)
+    if isinstance(event, ev.SearchEvent):
+        event.search.query = privacy.scrub_text(event.search.query)
+    elif isinstance(event, ev.CustomEvent) and event.custom.properties is not UNSET:
+        props = event.custom.properties
+        # scrub_properties judges names and string values; a number under a secret name ("card") goes too
+        probe = privacy.scrub_properties({k: v if isinstance(v, str) else "0" for k, v in props.items()}, keys)
+        event.custom.properties = {
+            k: probe[k] if isinstance(v, str) or probe[k] == privacy.REDACTED else v for k, v in props.items()
+        }
+    affiliate = getattr(event, "affiliate", UNSET)
+    if affiliate is not UNSET and isinstance(affiliate.target, str):
+        affiliate.target = privacy.scrub_url(affiliate.target, keys)
+
+
+def client_of(headers: Mapping[str, str], peer: str | None) -> Client:
+    """The sender as the request shows it (the direct peer's address; proxies are not trusted yet)."""
+    dnt, gpc = privacy.dnt_or_gpc(headers)
+    return Client(ip=peer or "", user_agent=headers.get("user-agent", ""), dnt=dnt, gpc=gpc)
+
+
+def day_of(ms: int) -> str:
+    """The UTC day of epoch milliseconds, as the metadata database keys salts and counters."""
+    return datetime.fromtimestamp(ms // MS_PER_DAY * 86400, tz=UTC).date().isoformat()

@@ -1,0 +1,255 @@
+"""`POST /v1/events` on the real server over loopback: what lands in bronze.events, and every refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from clicklake.collect.metadata import Metadata
+from clicklake.config import Settings
+from clicklake.lake.catalog import open_catalog
+from clicklake.query.engine import query
+from conftest import start_server, stop_server
+from samples import EVENTS
+
+Site = tuple[str, str, str, Path]
+USER = {"consent": {"analytics": True}}
+
+UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """One `clicklake up` for the module (it takes seconds to start); yields (base URL, its directory)."""
+    root = tmp_path_factory.mktemp("collector")
+    proc, base = start_server(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"})
+    try:
+        yield base, root
+    finally:
+        code, _, err = stop_server(proc)
+        assert code == 0, err
+
+
+@pytest.fixture
+def server(running: tuple[str, Path]) -> tuple[str, str, str, Path]:
+    """A new site for shop.example on the running server: (base URL, write key, site id, data dir)."""
+    base, root = running
+    with Metadata.open(Settings(data=str(root / "data"))) as metadata:
+        site = metadata.create_site("Shop", "shop.example")
+    return base, site.write_key, site.site_id, root / "data"
+
+
+def post(base: str, key: str | None, body: bytes, **headers: str) -> httpx.Response:
+    h = {"content-type": "application/json", **headers}
+    if key is not None:
+        h["x-write-key"] = key
+    return httpx.post(f"{base}/v1/events", content=body, headers=h, timeout=10, trust_env=False)
+
+
+def rows(data: Path, sql: str, expect: int, timeout: float = 15) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        out: list[dict[str, Any]] = query(open_catalog(data), sql).to_pylist()
+        if len(out) >= expect or time.monotonic() > deadline:
+            return out
+        time.sleep(0.2)
+
+
+def test_every_event_type_lands_enriched(server: Site) -> None:
+    base, key, site, data = server
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    events = [{**e, "ts": now} for e in EVENTS]
+    events[0] = {
+        **events[0],
+        "ctx": {
+            "page_url": "https://shop.example/p?utm_source=news&utm_medium=email&email=a@b.example",
+            "user_agent": UA,
+        },
+    }
+    answer = post(base, key, json.dumps(events).encode())
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"accepted": 9, "rejected": [], "consent_denied": 0}
+    got = rows(data, f"select * from bronze.events where site_id = '{site}' order by event_type", 9)
+    assert sorted(r["event_type"] for r in got) == sorted(e["event_type"] for e in EVENTS)
+    page = next(r for r in got if r["event_type"] == "page_view")
+    assert page["privacy"]["source_ip_anonymized"] == "127.0.0.0"
+    assert page["device"]["device_type"] == "mobile" and page["device"]["os"] == "iOS"
+    assert page["session"]["utm"]["source"] == "news"
+    assert "a@b.example" not in page["ctx"]["page_url"] and "[redacted]" in page["ctx"]["page_url"]
+    assert page["metadata"]["schema_hash"].startswith("sha256:")
+    assert all(r["user"]["visitor_id"] == "u1" for r in got)  # the client's user_id_hash wins
+
+
+def test_partial_acceptance_keeps_the_invalid_ones_in_quarantine(server: Site) -> None:
+    base, key, site, data = server
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    good = {"event_type": "page_view", "ts": now, "user": {"consent": {"analytics": True}}}
+    bad = {"event_type": "page_view", "ts": "yesterday", "user": {"consent": {"analytics": True}}}
+    unknown = {**good, "colour": "red"}
+    answer = post(base, key, json.dumps([good, bad, unknown]).encode())
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["accepted"] == 1 and [r["index"] for r in body["rejected"]] == [1, 2]
+    assert "$.ts" in body["rejected"][0]["error"]
+    quarantined = rows(data, f"select reason, raw, source from bronze.quarantine where site_id = '{site}'", 2)
+    assert len(quarantined) == 2 and {q["source"] for q in quarantined} == {"http"}
+    got = rows(data, f"select user.visitor_id as v from bronze.events where site_id = '{site}'", 1)
+    assert got[0]["v"].startswith("v_")  # no id of its own: a cookieless one
+
+
+def test_consent_false_is_counted_not_stored(server: Site) -> None:
+    base, key, site, data = server
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    denied = {"event_type": "page_view", "ts": now, "user": {"consent": {"analytics": False}}}
+    answer = post(base, key, json.dumps([denied, denied]).encode())
+    assert answer.json() == {"accepted": 2, "rejected": [], "consent_denied": 2}
+    dnt = {**denied, "user": {"consent": {"analytics": True}}}
+    assert post(base, key, json.dumps([dnt]).encode(), dnt="1").json()["consent_denied"] == 1
+    time.sleep(1.0)
+    sql = f"select count(*) as n from bronze.events where site_id = '{site}'"
+    assert rows(data, sql, 1, timeout=0)[0]["n"] == 0
+    with Metadata.open(Settings(data=str(data))) as metadata:
+        assert metadata.consent_denied(site) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"[{", {}, 400),
+        (b"", {}, 400),
+        (b"\xff\xfe[]", {}, 400),
+        (b"[" * 5000 + b"]" * 5000, {}, 400),
+        (b'[{"ts": NaN}]', {}, 400),
+        (b"x" * (2 << 20), {}, 413),
+        (gzip.compress(b"[" + b" " * (64 << 20) + b"]"), {"content-encoding": "gzip"}, 413),
+        (b"not gzip", {"content-encoding": "gzip"}, 400),
+        (b"[]", {"content-encoding": "br"}, 415),
+        (b"[]", {"origin": "https://evil.example"}, 403),
+    ],
+)
+def test_bad_requests_get_their_status_never_a_5xx(
+    server: Site, body: bytes, headers: dict[str, str], status: int
+) -> None:
+    base, key, _, _ = server
+    answer = post(base, key, body, **headers)
+    assert answer.status_code == status, answer.text
+    assert "error" in answer.json()
+
+
+def test_keys_and_origins(server: Site) -> None:
+    base, key, _, _ = server
+    assert post(base, None, b"[]").status_code == 401
+    assert post(base, "wk_nope", b"[]").status_code == 401
+    allowed = post(base, key, b"[]", origin="https://shop.example")
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    by_query = httpx.post(f"{base}/v1/events?key={key}", content=b"[]", trust_env=False)
+    assert by_query.status_code == 200
+    pre = httpx.options(f"{base}/v1/events", headers={"origin": "https://shop.example"}, trust_env=False)
+    assert pre.status_code == 204 and "x-write-key" in pre.headers["access-control-allow-headers"]
+
+
+def test_huge_numbers_and_oversized_events_are_rejected_one_by_one(server: Site) -> None:
+    base, key, _, _ = server
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    huge = {
+        "event_type": "affiliate_click",
+        "ts": now,
+        "user": {"consent": {"analytics": True}},
+        "affiliate": {"payout_cents": 10**30},
+    }
+    big = {
+        "event_type": "page_view",
+        "ts": now,
+        "user": {"consent": {"analytics": True}},
+        "ctx": {"title": "x" * 40000},
+    }
+    answer = post(base, key, json.dumps([huge, big]).encode())
+    assert answer.status_code == 200
+    assert [r["index"] for r in answer.json()["rejected"]] == [0, 1]
+
+
+def _scan_text(data: Path) -> bytes:
+    """Everything under the data directory as bytes a person could read: raw files, plus the decompressed
+    stream payloads and the decoded Parquet values (both are compressed on disk, so a raw scan alone
+    would prove nothing)."""
+    import pyarrow.parquet as pq
+
+    from clicklake.stream import open_stream
+
+    parts = [p.read_bytes() for p in data.rglob("*") if p.is_file()]
+    stream = open_stream(data / "stream")
+    try:
+        for partition in range(stream.partitions):
+            offset = 0
+            while batch := stream.read(partition, offset, 1000):
+                parts += [r.payload for r in batch]
+                offset = batch[-1].offset + 1
+    finally:
+        stream.close()
+    for path in data.rglob("*.parquet"):
+        parts.append(json.dumps(pq.read_table(path).to_pylist(), default=str).encode())
+    return b"\n".join(parts)
+
+
+def test_no_pii_and_no_raw_ip_anywhere_under_the_data_dir(server: Site) -> None:
+    base, key, site, data = server
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    secrets = []
+    events = []
+    for i in range(1000):
+        email, phone, card = f"person{i}@mail{i}.example", f"+44 20 7946 {i:04d}", "4111 1111 1111 1111"
+        secrets += [email.encode(), phone.encode(), f"person{i}%40mail{i}".encode()]
+        if i % 2:
+            url = f"https://shop.example/p?ref={email}&tel={phone.replace(' ', '%20')}&n={i}"
+            events.append({"event_type": "page_view", "ts": now, "user": USER, "ctx": {"page_url": url}})
+        else:
+            query_text = f"order for {email} card {card} call {phone}"
+            events.append({"event_type": "search", "ts": now, "user": USER, "search": {"query": query_text}})
+    for i in range(0, 1000, 100):
+        assert post(base, key, json.dumps(events[i : i + 100]).encode()).json()["accepted"] == 100
+    assert len(rows(data, f"select event_id from bronze.events where site_id = '{site}'", 1000)) == 1000
+    text = _scan_text(data)
+    assert b"4111 1111 1111 1111" not in text and b"4111111111111111" not in text
+    found = [s for s in secrets if s in text]
+    assert found == []
+    assert b"127.0.0.1" not in text
+
+
+def test_a_full_stream_is_503_and_nothing_is_claimed(tmp_path: Path) -> None:
+    asyncio.run(_full_stream(tmp_path))
+
+
+async def _full_stream(tmp_path: Path) -> None:
+    from clicklake.collect.app import create_app
+    from clicklake.stream import open_stream
+
+    settings = Settings(data=str(tmp_path / "data"))
+    stream = open_stream(tmp_path / "data" / "stream", max_lag_records=3)
+    metadata = Metadata.open(settings)
+    try:
+        key = metadata.create_site("Shop", "shop.example").write_key
+        app = create_app(settings, stream=stream, metadata=metadata)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        body = json.dumps([{"event_type": "page_view", "ts": now, "user": USER}] * 2).encode()
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://collector") as client:
+            first = await client.post("/v1/events", content=body, headers={"x-write-key": key})
+            assert first.status_code == 200
+            second = await client.post("/v1/events", content=body, headers={"x-write-key": key})
+            assert second.status_code == 503 and second.headers["retry-after"] == "5"
+            assert "full" in second.json()["error"]
+        assert sum(p.records for p in stream.stats().partitions) == 2  # only the acknowledged batch
+    finally:
+        metadata.close()
+        stream.close()
