@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clicklake import __version__
+from clicklake.collect import links
 from clicklake.collect.ingest import BadRequest, Limits, SiteView, client_of, day_of, inflate, process, split_events
 from clicklake.config import Settings
 from clicklake.schema import SCHEMA_HASH, json_schema_bytes
@@ -169,6 +170,9 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
         routes += [
             Route("/v1/events", post_events, methods=["POST"]),
             Route("/v1/events", events_preflight, methods=["OPTIONS"]),
+            Route("/r/{link_id}", links.redirect, methods=["GET", "HEAD"], name="redirect"),
+            Route("/r/{link_id}/qr.svg", links.qr_svg, methods=["GET", "HEAD"]),
+            Route("/i.gif", links.pixel, methods=["GET"]),
         ]
     app = Starlette(routes=routes)
     app.state.settings = settings
