@@ -249,7 +249,35 @@ async def _full_stream(tmp_path: Path) -> None:
             second = await client.post("/v1/events", content=body, headers={"x-write-key": key})
             assert second.status_code == 503 and second.headers["retry-after"] == "5"
             assert "full" in second.json()["error"]
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503 and ready.headers["retry-after"] == "5"
+            metrics = (await client.get("/metrics")).text
+            assert 'clicklake_stream_append_failures_total{cause="full"} 1.0' in metrics
+            assert 'clicklake_http_requests_total{route="/v1/events",status="503"} 1.0' in metrics
         assert sum(p.records for p in stream.stats().partitions) == 2  # only the acknowledged batch
     finally:
         metadata.close()
         stream.close()
+
+
+def test_readyz_and_metrics(server: Site) -> None:
+    base, key, _, _ = server
+    ready = httpx.get(f"{base}/readyz", trust_env=False)
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    body = [
+        {"event_type": "page_view", "ts": now, "user": USER},
+        {"event_type": "page_view", "ts": "soon", "user": USER},
+        {"event_type": "page_view", "ts": now, "user": {"consent": {"analytics": False}}},
+    ]
+    assert post(base, key, json.dumps(body).encode()).status_code == 200
+    text = httpx.get(f"{base}/metrics", trust_env=False).text
+    for line in (
+        'clicklake_http_requests_total{route="/v1/events",status="200"}',
+        'clicklake_events_total{outcome="accepted"}',
+        'clicklake_events_total{outcome="consent_denied"}',
+        'clicklake_events_rejected_total{field="$.ts"}',
+        "clicklake_stream_append_seconds_count",
+        'clicklake_http_request_seconds_bucket{le="0.005",route="/v1/events"}',
+    ):
+        assert line in text, line

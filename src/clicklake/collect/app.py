@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Final
 import anyio.to_thread
 import msgspec
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from clicklake import __version__
 from clicklake.collect import links
 from clicklake.collect.ingest import BadRequest, Limits, SiteView, client_of, day_of, inflate, process, split_events
+from clicklake.collect.metrics import Metrics, MetricsMiddleware, timed_append
 from clicklake.config import Settings
 from clicklake.schema import SCHEMA_HASH, json_schema_bytes
 from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from clicklake.collect.metadata import Metadata
 
 BODY_TIMEOUT_S: Final = 10.0
+#: /readyz answers 503 for this long after an append was refused.
+READY_AFTER_REFUSAL_S: Final = 5.0
 _CORS_ALLOW_HEADERS: Final = "content-type, content-encoding, x-write-key"
 _json = msgspec.json.Encoder()
 
@@ -128,13 +132,22 @@ async def post_events(request: Request) -> Response:
         return _error(exc.status, exc.message, origin)
     except ClientDisconnect:
         return _error(400, "the client went away before the body arrived")
+    metrics: Metrics = state.metrics
     if outcome.records:
         try:
-            await anyio.to_thread.run_sync(stream.append, outcome.records)
+            await anyio.to_thread.run_sync(timed_append, metrics, stream, outcome.records)
+            state.last_refusal = 0.0
         except StreamFullError as exc:
+            state.last_refusal = time.monotonic()
             return _error(503, f"the stream is full, try again later: {exc}", origin, retry_after=5)
         except StreamUnavailableError as exc:
+            state.last_refusal = time.monotonic()
             return _error(503, f"the stream is unavailable, try again later: {exc}", origin, retry_after=5)
+    stored = outcome.accepted - outcome.consent_denied
+    metrics.events.labels("accepted").inc(stored)
+    metrics.events.labels("rejected").inc(len(outcome.rejected))
+    metrics.events.labels("consent_denied").inc(outcome.consent_denied)
+    metrics.rejected([r.error for r in outcome.rejected])
     if outcome.consent_denied:
         await anyio.to_thread.run_sync(metadata.add_consent_denied, site.site_id, day, outcome.consent_denied)
     body_out = {
@@ -143,6 +156,22 @@ async def post_events(request: Request) -> Response:
         "consent_denied": outcome.consent_denied,
     }
     return _answer(200, body_out, origin)
+
+
+async def readyz(request: Request) -> Response:
+    """Ready while the stream takes appends: it answers, it is not full, and no append was refused lately."""
+    state = request.app.state
+    stream: Stream = state.stream
+    if time.monotonic() - state.last_refusal < READY_AFTER_REFUSAL_S:
+        return _error(503, "the stream refused an append in the last few seconds", retry_after=5)
+    try:
+        behind = sum(lag.records for lag in await anyio.to_thread.run_sync(stream.lag, "loader"))
+    except StreamUnavailableError as exc:
+        return _error(503, f"the stream is unavailable: {exc}", retry_after=5)
+    limit = state.settings.stream.max_lag_records
+    if behind >= limit:
+        return _error(503, f"the stream is full: {behind} records unread (limit {limit})", retry_after=5)
+    return _answer(200, {"status": "ready", "unread_records": behind})
 
 
 class _Salts:
@@ -173,8 +202,13 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
             Route("/r/{link_id}", links.redirect, methods=["GET", "HEAD"], name="redirect"),
             Route("/r/{link_id}/qr.svg", links.qr_svg, methods=["GET", "HEAD"]),
             Route("/i.gif", links.pixel, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET", "HEAD"]),
         ]
-    app = Starlette(routes=routes)
+    metrics = Metrics()
+    routes.append(Route("/metrics", metrics.render, methods=["GET"]))
+    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)])
+    app.state.metrics = metrics
+    app.state.last_refusal = 0.0
     app.state.settings = settings
     app.state.stream = stream
     app.state.metadata = metadata

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from clicklake.collect.ingest import SiteView, client_of, day_of, process
+from clicklake.collect.metrics import timed_append
 from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ async def _record(request: Request, site_id: str, event: dict[str, Any]) -> tupl
     if outcome.consent_denied:
         await anyio.to_thread.run_sync(metadata.add_consent_denied, site.site_id, day, outcome.consent_denied)
     try:
-        await anyio.to_thread.run_sync(stream.append, outcome.records)
+        await anyio.to_thread.run_sync(timed_append, state.metrics, stream, outcome.records)
     except (StreamFullError, StreamUnavailableError) as exc:
         log.error("lost a %s on site %s: the stream did not take it (%s)", event.get("event_type"), site_id, exc)
         return 0, "stream-unavailable"

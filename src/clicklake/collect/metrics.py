@@ -1,0 +1,120 @@
+"""The collector's Prometheus metrics (`GET /metrics`) and the middleware that counts requests.
+
+One registry per app, so that several apps in one process (the tests) do not share
+counts. Routes are labelled by their template, not their path, so `/r/{link_id}` is one
+series however many links there are.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Final
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
+
+_LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_ROUTES: Final = (
+    ("/v1/events", "/v1/events"),
+    ("/r/", "/r/{link_id}"),
+    ("/i.gif", "/i.gif"),
+    ("/healthz", "/healthz"),
+    ("/readyz", "/readyz"),
+    ("/metrics", "/metrics"),
+    ("/schema/", "/schema/v1.json"),
+)
+
+
+class Metrics:
+    """Every series the collector exports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "clicklake_http_requests", "HTTP requests by route and status", ("route", "status"), registry=r
+        )
+        self.latency = Histogram(
+            "clicklake_http_request_seconds",
+            "Time to answer a request, by route",
+            ("route",),
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.events = Counter(
+            "clicklake_events", "Events by outcome (accepted, rejected, consent_denied)", ("outcome",), registry=r
+        )
+        self.rejections = Counter(
+            "clicklake_events_rejected", "Rejected events by the field the reason names", ("field",), registry=r
+        )
+        self.append_latency = Histogram(
+            "clicklake_stream_append_seconds", "Time of one durable stream append", buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.append_failures = Counter(
+            "clicklake_stream_append_failures",
+            "Stream appends refused, by cause (full, unavailable)",
+            ("cause",),
+            registry=r,
+        )
+
+    def rejected(self, errors: list[str]) -> None:
+        """Count rejections by the JSON path their message starts with (`$.ts`, `$.user.consent`, ...)."""
+        for error in errors:
+            head = error.split(":", 1)[0]
+            self.rejections.labels(head if head.startswith("$") else "other").inc()
+
+    def render(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def timed_append(metrics: Metrics, stream: Stream, records: list[tuple[str, bytes]]) -> None:
+    """`stream.append`, timed, with refusals counted by cause (blocking: run it in a thread)."""
+    started = time.perf_counter()
+    try:
+        stream.append(records)
+    except StreamFullError:
+        metrics.append_failures.labels("full").inc()
+        raise
+    except StreamUnavailableError:
+        metrics.append_failures.labels("unavailable").inc()
+        raise
+    metrics.append_latency.observe(time.perf_counter() - started)
+
+
+def route_of(path: str) -> str:
+    for prefix, name in _ROUTES:
+        if path.startswith(prefix):
+            return name
+    return "other"
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by route and status, and times it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = route_of(scope["path"])
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
