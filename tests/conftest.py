@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -151,6 +152,23 @@ def clicklake(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]
         return run_clicklake(tmp_path, *args, env=env, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def postgres_uri() -> Iterator[str]:
+    """A fresh PostgreSQL database on the local server, dropped afterwards; fails (no skip) if it is down."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
+    name = f"clicklake_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as con:
+        con.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as con:
+            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(name="stop_server")

@@ -7,7 +7,9 @@ bronze records the way the collector does, with distinct event ids.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
@@ -62,3 +64,16 @@ def records(
             )
         )
     return out
+
+
+def wait_rows(data: Path, sql: str, expect: int, timeout: float = 15) -> list[dict[str, Any]]:
+    """Run `sql` over the lake in `data` until it returns `expect` rows or `timeout` seconds pass; the last rows."""
+    from clicklake.lake.catalog import open_catalog
+    from clicklake.query.engine import query
+
+    deadline = time.monotonic() + timeout
+    while True:
+        out: list[dict[str, Any]] = query(open_catalog(data), sql).to_pylist()
+        if len(out) >= expect or time.monotonic() > deadline:
+            return out
+        time.sleep(0.2)

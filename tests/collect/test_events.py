@@ -8,17 +8,14 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
-from clicklake.lake.catalog import open_catalog
-from clicklake.query.engine import query
 from conftest import start_server, stop_server
-from samples import EVENTS
+from samples import EVENTS, wait_rows
 
 Site = tuple[str, str, str, Path]
 USER = {"consent": {"analytics": True}}
@@ -57,15 +54,6 @@ def post(base: str, key: str | None, body: bytes, **headers: str) -> httpx.Respo
     return httpx.post(f"{base}/v1/events", content=body, headers=h, timeout=10, trust_env=False)
 
 
-def rows(data: Path, sql: str, expect: int, timeout: float = 15) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        out: list[dict[str, Any]] = query(open_catalog(data), sql).to_pylist()
-        if len(out) >= expect or time.monotonic() > deadline:
-            return out
-        time.sleep(0.2)
-
-
 def test_every_event_type_lands_enriched(server: Site) -> None:
     base, key, site, data = server
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -80,7 +68,7 @@ def test_every_event_type_lands_enriched(server: Site) -> None:
     answer = post(base, key, json.dumps(events).encode())
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"accepted": 9, "rejected": [], "consent_denied": 0}
-    got = rows(data, f"select * from bronze.events where site_id = '{site}' order by event_type", 9)
+    got = wait_rows(data, f"select * from bronze.events where site_id = '{site}' order by event_type", 9)
     assert sorted(r["event_type"] for r in got) == sorted(e["event_type"] for e in EVENTS)
     page = next(r for r in got if r["event_type"] == "page_view")
     assert page["privacy"]["source_ip_anonymized"] == "127.0.0.0"
@@ -102,9 +90,9 @@ def test_partial_acceptance_keeps_the_invalid_ones_in_quarantine(server: Site) -
     body = answer.json()
     assert body["accepted"] == 1 and [r["index"] for r in body["rejected"]] == [1, 2]
     assert "$.ts" in body["rejected"][0]["error"]
-    quarantined = rows(data, f"select reason, raw, source from bronze.quarantine where site_id = '{site}'", 2)
+    quarantined = wait_rows(data, f"select reason, raw, source from bronze.quarantine where site_id = '{site}'", 2)
     assert len(quarantined) == 2 and {q["source"] for q in quarantined} == {"http"}
-    got = rows(data, f"select user.visitor_id as v from bronze.events where site_id = '{site}'", 1)
+    got = wait_rows(data, f"select user.visitor_id as v from bronze.events where site_id = '{site}'", 1)
     assert got[0]["v"].startswith("v_")  # no id of its own: a cookieless one
 
 
@@ -118,7 +106,7 @@ def test_consent_false_is_counted_not_stored(server: Site) -> None:
     assert post(base, key, json.dumps([dnt]).encode(), dnt="1").json()["consent_denied"] == 1
     time.sleep(1.0)
     sql = f"select count(*) as n from bronze.events where site_id = '{site}'"
-    assert rows(data, sql, 1, timeout=0)[0]["n"] == 0
+    assert wait_rows(data, sql, 1, timeout=0)[0]["n"] == 0
     with Metadata.open(Settings(data=str(data))) as metadata:
         assert metadata.consent_denied(site) == 3
 
@@ -218,7 +206,7 @@ def test_no_pii_and_no_raw_ip_anywhere_under_the_data_dir(server: Site) -> None:
             events.append({"event_type": "search", "ts": now, "user": USER, "search": {"query": query_text}})
     for i in range(0, 1000, 100):
         assert post(base, key, json.dumps(events[i : i + 100]).encode()).json()["accepted"] == 100
-    assert len(rows(data, f"select event_id from bronze.events where site_id = '{site}'", 1000)) == 1000
+    assert len(wait_rows(data, f"select event_id from bronze.events where site_id = '{site}'", 1000)) == 1000
     text = _scan_text(data)
     assert b"4111 1111 1111 1111" not in text and b"4111111111111111" not in text
     found = [s for s in secrets if s in text]

@@ -6,7 +6,6 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,9 +13,8 @@ import pytest
 from clicklake.collect.links import PIXEL
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
-from clicklake.lake.catalog import open_catalog
-from clicklake.query.engine import query
 from conftest import start_server, stop_server
+from samples import wait_rows
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +26,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     finally:
         code, _, err = stop_server(proc)
         assert code == 0, err
-
-
-def rows(data: Path, sql: str, expect: int, timeout: float = 15) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        out: list[dict[str, Any]] = query(open_catalog(data), sql).to_pylist()
-        if len(out) >= expect or time.monotonic() > deadline:
-            return out
-        time.sleep(0.2)
 
 
 def test_affiliate_link_records_the_click_with_its_payout(running: tuple[str, Path]) -> None:
@@ -53,14 +42,14 @@ def test_affiliate_link_records_the_click_with_its_payout(running: tuple[str, Pa
     assert answer.status_code == 302 and answer.headers["location"] == "https://vendor.example/buy?plan=pro"
     assert answer.headers["x-clicklake"] == "accepted"
     sql = f"select event_type, affiliate, ctx.page_url as page from bronze.events where site_id = '{site.site_id}'"
-    [click] = rows(data, sql, 1)
+    [click] = wait_rows(data, sql, 1)
     assert click["event_type"] == "affiliate_click"
     assert click["affiliate"] == {"link_id": link.link_id, "target": link.target, "payout_cents": 250}
     assert click["page"] == "https://compare.example/notion-vs-obsidian"
     head = httpx.head(f"{base}/r/{link.link_id}", follow_redirects=False, trust_env=False)
     assert head.status_code == 302
     time.sleep(0.6)
-    assert len(rows(data, sql, 2, timeout=0)) == 1  # a HEAD is not a click
+    assert len(wait_rows(data, sql, 2, timeout=0)) == 1  # a HEAD is not a click
 
 
 def test_qr_link_records_a_scan_and_renders_an_svg(running: tuple[str, Path]) -> None:
@@ -75,7 +64,7 @@ def test_qr_link_records_a_scan_and_renders_an_svg(running: tuple[str, Path]) ->
     scan = httpx.get(f"{base}/r/{link.link_id}?at=table-12", follow_redirects=False, trust_env=False)
     assert scan.status_code == 302 and scan.headers["location"] == "https://trattoria.example/menu"
     sql = f"select event_type, qr from bronze.events where site_id = '{site.site_id}'"
-    [row] = rows(data, sql, 1)
+    [row] = wait_rows(data, sql, 1)
     assert row["event_type"] == "qr_scan"
     assert row["qr"]["link_id"] == link.link_id and row["qr"]["placement"] == "table-12"
 
@@ -95,7 +84,7 @@ def test_pixel_records_a_page_view_and_always_answers_the_gif(running: tuple[str
     assert answer.status_code == 200 and answer.content == PIXEL and answer.headers["x-clicklake"] == "accepted"
     sql = "select event_type, ctx.page_url as url, session.session_id as sid from bronze.events"
     sql += f" where site_id = '{site.site_id}'"
-    [row] = rows(data, sql, 1)
+    [row] = wait_rows(data, sql, 1)
     assert row["event_type"] == "page_view" and row["sid"] == "s-1"
     assert "x@y.example" not in row["url"]
     unknown = httpx.get(f"{base}/i.gif", params={"key": "wk_nope"}, trust_env=False)

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -357,21 +356,6 @@ def test_bad_metadata_uri_is_a_config_error(bad: str) -> None:
 
 
 # -- PostgreSQL ---------------------------------------------------------------
-
-
-@pytest.fixture
-def postgres_uri() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards; fails (no skip) if PostgreSQL is down."""
-    admin = sa.create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
-    name = f"clicklake_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as con:
-        con.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as con:
-            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -160,23 +158,6 @@ def test_schema_evolution_adds_an_optional_field_and_keeps_the_data(catalog: Cat
     assert rows == [{"id": "a", "extra": None}, {"id": "b", "extra": {"n": 1}}]
     # a field gone from the code stays in the table
     assert [f.name for f in ensure_table(catalog, old).schema().fields] == ["id", "extra"]
-
-
-@pytest.fixture
-def postgres_uri() -> Iterator[str]:
-    """A fresh PostgreSQL database for the catalog, dropped afterwards; fails if PostgreSQL is down."""
-    import sqlalchemy as sa
-
-    admin = sa.create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
-    name = f"clicklake_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as con:  # no skip: an unreachable PostgreSQL is a failure
-        con.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as con:
-            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
