@@ -16,7 +16,8 @@ from starlette.routing import Route
 
 from clicklake import __version__
 from clicklake.collect import links
-from clicklake.collect.ingest import BadRequest, Limits, SiteView, client_of, day_of, inflate, process, split_events
+from clicklake.collect.ingest import BadRequest, Limits, SiteView, client_of, inflate, process, split_events
+from clicklake.collect.metadata import utc_day
 from clicklake.collect.metrics import Metrics, MetricsMiddleware, timed_append
 from clicklake.config import Settings
 from clicklake.schema import SCHEMA_HASH, json_schema_bytes
@@ -117,7 +118,7 @@ async def post_events(request: Request) -> Response:
         body = inflate(body, request.headers.get("content-encoding", ""), limits.max_inflated_bytes)
         raws, sent_at = split_events(body, request.headers.get("content-type", ""))
         now = time.time_ns() // 1_000_000
-        day = day_of(now)
+        day = utc_day(now)
         salt = await anyio.to_thread.run_sync(state.salts, day)
         outcome = process(
             raws,

@@ -29,7 +29,7 @@ import uuid
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 import msgspec
@@ -39,7 +39,6 @@ from clicklake.collect import enrich, privacy
 from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
 from clicklake.schema import events as ev
 from clicklake.schema.envelope import Rejected, encode_payload
-from clicklake.schema.record import MS_PER_DAY
 from clicklake.schema.validate import Rejection
 
 MAX_EVENT_BYTES: Final = 32 * 1024
@@ -266,8 +265,3 @@ def client_of(headers: Mapping[str, str], peer: str | None) -> Client:
     """The sender as the request shows it (the direct peer's address; proxies are not trusted yet)."""
     dnt, gpc = privacy.dnt_or_gpc(headers)
     return Client(ip=peer or "", user_agent=headers.get("user-agent", ""), dnt=dnt, gpc=gpc)
-
-
-def day_of(ms: int) -> str:
-    """The UTC day of epoch milliseconds, as the metadata database keys salts and counters."""
-    return datetime.fromtimestamp(ms // MS_PER_DAY * 86400, tz=UTC).date().isoformat()

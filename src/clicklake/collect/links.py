@@ -29,7 +29,8 @@ import segno
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from clicklake.collect.ingest import SiteView, client_of, day_of, process
+from clicklake.collect.ingest import SiteView, client_of, process
+from clicklake.collect.metadata import utc_day
 from clicklake.collect.metrics import timed_append
 from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 
@@ -58,7 +59,7 @@ async def _record(request: Request, site_id: str, event: dict[str, Any]) -> tupl
     if site is None:
         return 0, "no-site"
     now = time.time_ns() // 1_000_000
-    day = day_of(now)
+    day = utc_day(now)
     salt = await anyio.to_thread.run_sync(state.salts, day)
     outcome = process(
         [msgspec.json.encode(event)],
