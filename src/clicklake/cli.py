@@ -322,7 +322,8 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         loader = loader_from_settings(settings, stream)
-        loader.on_commit = progress
+        if args.once:  # progress of a drain; a continuous loader would print a line a second
+            loader.on_commit = progress
         try:
             stats = loader.drain() if args.once else _load_until_stopped(loader)
         finally:
