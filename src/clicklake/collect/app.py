@@ -16,9 +16,8 @@ from starlette.routing import Route
 
 from clicklake import __version__
 from clicklake.collect import links
-from clicklake.collect.ingest import BadRequest, Limits, SiteView, client_of, inflate, process, split_events
-from clicklake.collect.metadata import utc_day
-from clicklake.collect.metrics import Metrics, MetricsMiddleware, timed_append
+from clicklake.collect.ingest import BadRequest, Limits, admit, client_of, inflate, split_events
+from clicklake.collect.metrics import Metrics, MetricsMiddleware
 from clicklake.config import Settings
 from clicklake.schema import SCHEMA_HASH, json_schema_bytes
 from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
@@ -102,7 +101,6 @@ async def post_events(request: Request) -> Response:
     """`POST /v1/events`: see `clicklake.collect.ingest` for the order of work."""
     state = request.app.state
     metadata: Metadata = state.metadata
-    stream: Stream = state.stream
     limits: Limits = state.limits
     origin = request.headers.get("origin")
     key = request.headers.get("x-write-key") or request.query_params.get("key")
@@ -117,40 +115,16 @@ async def post_events(request: Request) -> Response:
         body = await _read_body(request, limits.max_body_bytes)
         body = inflate(body, request.headers.get("content-encoding", ""), limits.max_inflated_bytes)
         raws, sent_at = split_events(body, request.headers.get("content-type", ""))
-        now = time.time_ns() // 1_000_000
-        day = utc_day(now)
-        salt = await anyio.to_thread.run_sync(state.salts, day)
-        outcome = process(
-            raws,
-            SiteView(site.site_id, site.honor_dnt, site.honor_gpc),
-            client_of(request.headers, request.client.host if request.client else None),
-            salt=salt,
-            sent_at=sent_at,
-            now_ms=now,
-            limits=limits,
-        )
+        client = client_of(request.headers, request.client.host if request.client else None)
+        outcome = await admit(state, site, client, raws, sent_at=sent_at)
     except BadRequest as exc:
         return _error(exc.status, exc.message, origin)
     except ClientDisconnect:
         return _error(400, "the client went away before the body arrived")
-    metrics: Metrics = state.metrics
-    if outcome.records:
-        try:
-            await anyio.to_thread.run_sync(timed_append, metrics, stream, outcome.records)
-            state.last_refusal = 0.0
-        except StreamFullError as exc:
-            state.last_refusal = time.monotonic()
-            return _error(503, f"the stream is full, try again later: {exc}", origin, retry_after=5)
-        except StreamUnavailableError as exc:
-            state.last_refusal = time.monotonic()
-            return _error(503, f"the stream is unavailable, try again later: {exc}", origin, retry_after=5)
-    stored = outcome.accepted - outcome.consent_denied
-    metrics.events.labels("accepted").inc(stored)
-    metrics.events.labels("rejected").inc(len(outcome.rejected))
-    metrics.events.labels("consent_denied").inc(outcome.consent_denied)
-    metrics.rejected([r.error for r in outcome.rejected])
-    if outcome.consent_denied:
-        await anyio.to_thread.run_sync(metadata.add_consent_denied, site.site_id, day, outcome.consent_denied)
+    except StreamFullError as exc:
+        return _error(503, f"the stream is full, try again later: {exc}", origin, retry_after=5)
+    except StreamUnavailableError as exc:
+        return _error(503, f"the stream is unavailable, try again later: {exc}", origin, retry_after=5)
     body_out = {
         "accepted": outcome.accepted,
         "rejected": [{"index": r.index, "error": r.error} for r in outcome.rejected],

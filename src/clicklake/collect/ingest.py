@@ -30,16 +30,20 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, Protocol
 
+import anyio.to_thread
 import msgspec
 from msgspec import UNSET
 
 from clicklake.collect import enrich, privacy
+from clicklake.collect.metadata import utc_day
+from clicklake.collect.metrics import timed_append
 from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
 from clicklake.schema import events as ev
 from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.schema.validate import Rejection
+from clicklake.stream import StreamFullError, StreamUnavailableError
 
 MAX_EVENT_BYTES: Final = 32 * 1024
 
@@ -129,6 +133,17 @@ class Client:
     user_agent: str
     dnt: bool = False
     gpc: bool = False
+
+
+class SiteRef(Protocol):
+    """What `admit` needs of a site (`clicklake.collect.metadata.Site` has it)."""
+
+    @property
+    def site_id(self) -> str: ...
+    @property
+    def honor_dnt(self) -> bool: ...
+    @property
+    def honor_gpc(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -265,3 +280,39 @@ def client_of(headers: Mapping[str, str], peer: str | None) -> Client:
     """The sender as the request shows it (the direct peer's address; proxies are not trusted yet)."""
     dnt, gpc = privacy.dnt_or_gpc(headers)
     return Client(ip=peer or "", user_agent=headers.get("user-agent", ""), dnt=dnt, gpc=gpc)
+
+
+async def admit(state: Any, site: SiteRef, client: Client, raws: list[bytes], *, sent_at: str | None = None) -> Outcome:
+    """`process` the events of one request, append its records durably, count consent and metrics.
+
+    `state` is the app's state (metadata, stream, salts, limits, metrics). A refused append
+    raises `StreamFullError` or `StreamUnavailableError` after noting the refusal for
+    `/readyz`; nothing is counted as stored then.
+    """
+    now = time.time_ns() // 1_000_000
+    day = utc_day(now)
+    salt = await anyio.to_thread.run_sync(state.salts, day)
+    outcome = process(
+        raws,
+        SiteView(site.site_id, site.honor_dnt, site.honor_gpc),
+        client,
+        salt=salt,
+        sent_at=sent_at,
+        now_ms=now,
+        limits=state.limits,
+    )
+    metrics = state.metrics
+    if outcome.records:
+        try:
+            await anyio.to_thread.run_sync(timed_append, metrics, state.stream, outcome.records)
+        except (StreamFullError, StreamUnavailableError):
+            state.last_refusal = time.monotonic()
+            raise
+        state.last_refusal = 0.0
+    metrics.events.labels("accepted").inc(outcome.accepted - outcome.consent_denied)
+    metrics.events.labels("rejected").inc(len(outcome.rejected))
+    metrics.events.labels("consent_denied").inc(outcome.consent_denied)
+    metrics.rejected([r.error for r in outcome.rejected])
+    if outcome.consent_denied:
+        await anyio.to_thread.run_sync(state.metadata.add_consent_denied, site.site_id, day, outcome.consent_denied)
+    return outcome

@@ -29,10 +29,8 @@ import segno
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from clicklake.collect.ingest import SiteView, client_of, process
-from clicklake.collect.metadata import utc_day
-from clicklake.collect.metrics import timed_append
-from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
+from clicklake.collect.ingest import admit, client_of
+from clicklake.stream import StreamFullError, StreamUnavailableError
 
 if TYPE_CHECKING:
     from clicklake.collect.metadata import Metadata
@@ -54,25 +52,12 @@ async def _record(request: Request, site_id: str, event: dict[str, Any]) -> tupl
     """Judge and append one event; (accepted 0/1, outcome word) — never raises for the caller's answer."""
     state = request.app.state
     metadata: Metadata = state.metadata
-    stream: Stream = state.stream
     site = await anyio.to_thread.run_sync(metadata.site, site_id)
     if site is None:
         return 0, "no-site"
-    now = time.time_ns() // 1_000_000
-    day = utc_day(now)
-    salt = await anyio.to_thread.run_sync(state.salts, day)
-    outcome = process(
-        [msgspec.json.encode(event)],
-        SiteView(site.site_id, site.honor_dnt, site.honor_gpc),
-        client_of(request.headers, request.client.host if request.client else None),
-        salt=salt,
-        now_ms=now,
-        limits=state.limits,
-    )
-    if outcome.consent_denied:
-        await anyio.to_thread.run_sync(metadata.add_consent_denied, site.site_id, day, outcome.consent_denied)
+    client = client_of(request.headers, request.client.host if request.client else None)
     try:
-        await anyio.to_thread.run_sync(timed_append, state.metrics, stream, outcome.records)
+        outcome = await admit(request.app.state, site, client, [msgspec.json.encode(event)])
     except (StreamFullError, StreamUnavailableError) as exc:
         log.error("lost a %s on site %s: the stream did not take it (%s)", event.get("event_type"), site_id, exc)
         return 0, "stream-unavailable"
