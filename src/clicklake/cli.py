@@ -54,6 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="port to bind (setting server.port)")
     up.set_defaults(func=_up)
 
+    collect = commands.add_parser(
+        "collect",
+        help="run the collector alone, in N worker processes",
+        description=(
+            "Serve the collector's HTTP routes (POST /v1/events, /r/..., /i.gif, /healthz, /readyz, /metrics) "
+            "without the loader or any other stage: N worker processes share one port, each with its own stream "
+            "and metadata handles. Run 'clicklake load' beside it. Ctrl-C or SIGTERM stops every worker "
+            "cleanly (requests in flight finish) and exits 0."
+        ),
+    )
+    collect.add_argument("--host", help="address to bind (setting server.host)")
+    collect.add_argument("--port", type=int, help="port to bind (setting server.port)")
+    collect.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes, about one per core (default 1)"
+    )
+    collect.set_defaults(func=_collect)
+
     config = commands.add_parser(
         "config",
         help="show the effective settings",
@@ -236,6 +253,17 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake import up
 
     asyncio.run(up.run(settings))
+    return 0
+
+
+def _collect(args: argparse.Namespace, settings: Settings) -> int:
+    if args.host is not None:
+        settings.server.host = args.host
+    if args.port is not None:
+        settings.server.port = args.port
+    from clicklake.collect import serve
+
+    serve.run(settings, args.workers)
     return 0
 
 

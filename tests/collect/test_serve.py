@@ -1,0 +1,168 @@
+"""`clicklake collect --workers N`: several collector processes on one port, no loader; SIGTERM stops them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import READY_TIMEOUT, clean_env, clicklake_exe, free_port, stop_server
+from samples import EVENTS, wait_rows
+
+Collector = tuple[subprocess.Popen[str], str]
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes of the supervisor `pid` (its multiprocessing children, not the resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    out = []
+    for child in children:
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in cmdline:
+            out.append(int(child))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def collect(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
+    """Start `clicklake collect --port <free> *args`, wait until it answers; killed at teardown if still running."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> Collector:
+        port = free_port()
+        proc = subprocess.Popen(
+            [clicklake_exe(), "collect", "--port", str(port), *args],
+            cwd=tmp_path,
+            env=clean_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                raise RuntimeError(f"clicklake collect exited with {proc.returncode}:\n{out}\n{err}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1.0, trust_env=False).status_code == 200:
+                    return proc, url
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"clicklake collect was not ready within {READY_TIMEOUT} s")
+            time.sleep(0.1)
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.fixture
+def write_key(clicklake: Callable[..., subprocess.CompletedProcess[str]]) -> str:
+    made = clicklake("sites", "create", "Shop", "--domain", "shop.example", "--format", "json")
+    assert made.returncode == 0, made.stderr
+    key: str = json.loads(made.stdout)["write_key"]
+    return key
+
+
+def post_batches(url: str, key: str, requests: int, threads: int) -> list[httpx.Response]:
+    """`requests` batches of the nine sample events, sent from `threads` connections at once."""
+
+    def send(n: int) -> list[httpx.Response]:
+        with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+            return [client.post("/v1/events", json=EVENTS, headers={"X-Write-Key": key}) for _ in range(n)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        parts = pool.map(send, [requests // threads] * threads)
+    return [r for part in parts for r in part]
+
+
+def test_two_workers_acknowledge_events_that_the_loader_then_loads(
+    tmp_path: Path,
+    collect: Callable[..., Collector],
+    write_key: str,
+    clicklake: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    proc, url = collect("--workers", "2")
+    workers = workers_of(proc.pid)
+    assert len(workers) == 2
+
+    answers = post_batches(url, write_key, requests=40, threads=4)
+    assert [r.status_code for r in answers] == [200] * 40
+    accepted = sum(r.json()["accepted"] for r in answers)
+    assert accepted == 40 * len(EVENTS)
+
+    code, out, err = stop_server(proc, signal.SIGTERM)
+    assert code == 0, err
+    assert "with 2 workers" in out
+    assert "every worker finished its requests" in err
+    assert not any(alive(pid) for pid in workers)
+
+    stats = clicklake("stream", "stats", "--format", "json")
+    assert stats.returncode == 0, stats.stderr
+    assert sum(p["records"] for p in json.loads(stats.stdout)["partitions"]) == accepted
+    loaded = clicklake("load", "--once", timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    assert f"loaded {accepted} events" in loaded.stdout
+    rows = wait_rows(tmp_path / "data", "select count(*) as n from bronze.events", 1)
+    assert rows == [{"n": accepted}]
+    sites = wait_rows(tmp_path / "data", "select distinct site_id from bronze.events", 1)
+    assert len(sites) == 1 and sites[0]["site_id"].startswith("site_")
+
+
+def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(
+    collect: Callable[..., Collector], write_key: str
+) -> None:
+    proc, url = collect("--workers", "2")
+    first, second = workers_of(proc.pid)
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        now = workers_of(proc.pid)
+        if len(now) == 2 and first not in now:
+            break
+        time.sleep(0.2)
+    now = workers_of(proc.pid)
+    assert len(now) == 2 and first not in now and second in now
+    assert all(r.status_code == 200 for r in post_batches(url, write_key, requests=8, threads=2))
+    code, _, err = stop_server(proc, signal.SIGTERM)
+    assert code == 0, err
+
+
+def test_no_workers_is_an_error(clicklake: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    done = clicklake("collect", "--workers", "0")
+    assert done.returncode == 2
+    assert "--workers 0" in done.stderr and "at least one worker" in done.stderr
+
+
+def test_a_taken_port_is_one_clear_error(clicklake: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = clicklake("collect", "--port", str(port), "--workers", "2")
+    assert done.returncode == 2
+    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
