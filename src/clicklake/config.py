@@ -13,6 +13,7 @@ key, the value and where it was read.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -126,6 +127,65 @@ class CollectSettings(Struct, forbid_unknown_fields=True, kw_only=True):
             )
         ),
     ] = ""
+    max_body_bytes: Annotated[
+        int, Meta(ge=1024, description="Largest request body as sent (before gzip is inflated); more is 413.")
+    ] = 1 << 20
+    max_inflated_bytes: Annotated[
+        int, Meta(ge=1024, description="Largest request body after gzip is inflated (guards against gzip bombs).")
+    ] = 8 << 20
+    max_events: Annotated[int, Meta(ge=1, description="Most events in one request; more is 413.")] = 1000
+    max_event_bytes: Annotated[
+        int, Meta(ge=256, description="Largest single event; a bigger one is rejected (and quarantined).")
+    ] = 32 * 1024
+    header_timeout_s: Annotated[
+        float,
+        Meta(gt=0, description="A connection whose request headers are not complete within this is closed."),
+    ] = 10.0
+    body_timeout_s: Annotated[
+        float, Meta(gt=0, description="A request body that has not fully arrived within this is answered 408.")
+    ] = 10.0
+    rate_per_site: Annotated[
+        float,
+        Meta(
+            ge=0,
+            description=("Events per second one site may send to one collector process (429 beyond; 0 for no limit)."),
+        ),
+    ] = 5000.0
+    rate_per_ip: Annotated[
+        float,
+        Meta(
+            ge=0,
+            description="Requests per second one client IP may make to one collector process (429 beyond; 0 for no limit).",
+        ),
+    ] = 100.0
+    rate_burst_s: Annotated[
+        float, Meta(gt=0, description="A rate limit lets this many seconds' worth of its rate through at once.")
+    ] = 2.0
+    trusted_proxies: Annotated[
+        str,
+        Meta(
+            description=(
+                "Comma-separated addresses or CIDR networks of reverse proxies whose X-Forwarded-For is believed; "
+                "the client is the last address in it that is not such a proxy. Empty trusts none."
+            )
+        ),
+    ] = "127.0.0.1/32, ::1/128"
+
+    def __post_init__(self) -> None:
+        self.proxy_networks()  # a bad address fails at start-up, naming the setting
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`trusted_proxies` parsed."""
+        networks = []
+        for part in self.trusted_proxies.split(","):
+            if part.strip():
+                try:
+                    networks.append(ipaddress.ip_network(part.strip(), strict=False))
+                except ValueError:
+                    raise ValueError(
+                        f"trusted_proxies: {part.strip()!r} is not an IP address or CIDR network"
+                    ) from None
+        return tuple(networks)
 
 
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -23,6 +23,7 @@ import uvicorn
 
 from clicklake import __version__
 from clicklake.collect.app import create_app
+from clicklake.collect.protocol import uvicorn_options
 from clicklake.config import Settings
 from clicklake.errors import ConfigError, TerminalError
 
@@ -117,15 +118,7 @@ async def run(settings: Settings) -> None:
 
 
 async def _serve(settings: Settings, sock: socket.socket, loader: Loader, metadata: Metadata, app: Starlette) -> None:
-    config = uvicorn.Config(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-        lifespan="off",
-        timeout_graceful_shutdown=10,
-    )
+    config = uvicorn.Config(app, host=settings.server.host, port=settings.server.port, **uvicorn_options(settings))
     server = _Server(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
-from typing import TYPE_CHECKING, Final
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import anyio.to_thread
 import msgspec
@@ -15,20 +17,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clicklake import __version__
-from clicklake.collect import links
+from clicklake.collect import links, segment
 from clicklake.collect.ingest import BadRequest, Limits, admit, client_of, inflate, split_events
 from clicklake.collect.metrics import Metrics, MetricsMiddleware
+from clicklake.collect.ratelimit import RateLimiter, retry_after
 from clicklake.config import Settings
 from clicklake.schema import SCHEMA_HASH, json_schema_bytes
+from clicklake.sdk import assets as sdk_assets
 from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 
 if TYPE_CHECKING:
     from clicklake.collect.metadata import Metadata
 
-BODY_TIMEOUT_S: Final = 10.0
 #: /readyz answers 503 for this long after an append was refused.
 READY_AFTER_REFUSAL_S: Final = 5.0
-_CORS_ALLOW_HEADERS: Final = "content-type, content-encoding, x-write-key"
+_CORS_ALLOW_HEADERS: Final = "content-type, content-encoding, x-write-key, authorization"
 _json = msgspec.json.Encoder()
 
 
@@ -54,6 +57,7 @@ def _answer(status: int, body: object, origin: str | None = None, retry_after: i
     headers = {"Cache-Control": "no-store"}
     if origin is not None:
         headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = "Retry-After"
         headers["Vary"] = "Origin"
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
@@ -78,7 +82,8 @@ async def events_preflight(request: Request) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limits: Limits) -> bytes:
+    limit = limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -87,36 +92,90 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise BadRequest(413, f"the body is {declared} bytes; at most {limit}")
     body = bytearray()
     try:
-        async with asyncio.timeout(BODY_TIMEOUT_S):
+        async with asyncio.timeout(limits.body_timeout_s):
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > limit:
                     raise BadRequest(413, f"the body is more than {limit} bytes")
     except TimeoutError:
-        raise BadRequest(408, f"the body did not arrive within {BODY_TIMEOUT_S:.0f} s") from None
-    return bytes(body)
+        raise BadRequest(408, f"the body did not arrive within {limits.body_timeout_s:g} s") from None
+    return inflate(bytes(body), request.headers.get("content-encoding", ""), limits.max_inflated_bytes)
 
 
-async def post_events(request: Request) -> Response:
-    """`POST /v1/events`: see `clicklake.collect.ingest` for the order of work."""
+class _Parsed(NamedTuple):
+    """A request body as events: raw JSON per event, the refused ones, `sent_at`, and a write key if it has one."""
+
+    raws: list[bytes]
+    refused: dict[int, str]
+    sent_at: str | None
+    write_key: str | None
+
+
+def _parse_events(body: bytes, content_type: str) -> _Parsed:
+    raws, sent_at = split_events(body, content_type)
+    return _Parsed(raws, {}, sent_at, None)
+
+
+def _parse_segment(route_type: str | None) -> Callable[[bytes, str], _Parsed]:
+    def parse(body: bytes, content_type: str) -> _Parsed:
+        try:
+            t = segment.translate(body, route_type)
+        except ValueError as exc:
+            raise BadRequest(400, str(exc)) from None
+        return _Parsed(t.raws, t.refused, t.sent_at, t.write_key)
+
+    return parse
+
+
+def _basic_user(authorization: str | None) -> str | None:
+    """The user name of an HTTP Basic `Authorization` header (Segment puts the write key there)."""
+    if not authorization or authorization[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[0] or None
+
+
+async def _door(request: Request, key: str | None, parse: Callable[[bytes, str], _Parsed], **extra: object) -> Response:
+    """The way in shared by `POST /v1/events` and the Segment routes.
+
+    Per-IP rate limit, then the site from the write key (a key that is only in the body is
+    read after the body), the origin, the body within its limits, the per-site rate limit
+    by event count, and `admit`. `extra` is added to a 200 answer.
+    """
     state = request.app.state
     metadata: Metadata = state.metadata
-    limits: Limits = state.limits
     origin = request.headers.get("origin")
-    key = request.headers.get("x-write-key") or request.query_params.get("key")
-    if not key:
-        return _error(401, "no write key: send header X-Write-Key or ?key=")
-    site = metadata.site_by_key(key)
-    if site is None:
-        return _error(401, "unknown write key")
-    if origin is not None and origin not in site.allowed_origins:
-        return _error(403, f"origin {origin} is not allowed for this site")
+    client = client_of(request.headers, request.client.host if request.client else None, state.proxies)
+    wait = state.ip_limit.take(client.ip)
+    if wait:
+        state.metrics.rate_limited.labels("ip").inc()
+        return _error(429, f"too many requests from {client.ip}; slow down", origin, retry_after(wait))
+    site = None
     try:
-        body = await _read_body(request, limits.max_body_bytes)
-        body = inflate(body, request.headers.get("content-encoding", ""), limits.max_inflated_bytes)
-        raws, sent_at = split_events(body, request.headers.get("content-type", ""))
-        client = client_of(request.headers, request.client.host if request.client else None)
-        outcome = await admit(state, site, client, raws, sent_at=sent_at)
+        if key:
+            site = metadata.site_by_key(key)
+            if site is None:
+                return _error(401, "unknown write key")
+            if origin is not None and origin not in site.allowed_origins:
+                return _error(403, f"origin {origin} is not allowed for this site")
+        body = await _read_body(request, state.limits)
+        parsed = parse(body, request.headers.get("content-type", ""))
+        if site is None:
+            if not parsed.write_key:
+                return _error(401, "no write key: send header X-Write-Key, ?key=, or HTTP Basic with the key as user")
+            site = metadata.site_by_key(parsed.write_key)
+            if site is None:
+                return _error(401, "unknown write key")
+            if origin is not None and origin not in site.allowed_origins:
+                return _error(403, f"origin {origin} is not allowed for this site")
+        wait = state.site_limit.take(site.site_id, len(parsed.raws) - len(parsed.refused))
+        if wait:
+            state.metrics.rate_limited.labels("site").inc()
+            return _error(429, "this site sends more events than its rate limit; slow down", origin, retry_after(wait))
+        outcome = await admit(state, site, client, parsed.raws, sent_at=parsed.sent_at, refused=parsed.refused)
     except BadRequest as exc:
         return _error(exc.status, exc.message, origin)
     except ClientDisconnect:
@@ -125,12 +184,32 @@ async def post_events(request: Request) -> Response:
         return _error(503, f"the stream is full, try again later: {exc}", origin, retry_after=5)
     except StreamUnavailableError as exc:
         return _error(503, f"the stream is unavailable, try again later: {exc}", origin, retry_after=5)
-    body_out = {
+    answer = {
         "accepted": outcome.accepted,
         "rejected": [{"index": r.index, "error": r.error} for r in outcome.rejected],
         "consent_denied": outcome.consent_denied,
+        **extra,
     }
-    return _answer(200, body_out, origin)
+    return _answer(200, answer, origin)
+
+
+async def post_events(request: Request) -> Response:
+    """`POST /v1/events`: see `clicklake.collect.ingest` for the order of work."""
+    key = request.headers.get("x-write-key") or request.query_params.get("key")
+    if not key:
+        return _error(401, "no write key: send header X-Write-Key or ?key=")
+    return await _door(request, key, _parse_events)
+
+
+def _segment_route(route_type: str | None) -> Callable[[Request], Awaitable[Response]]:
+    parse = _parse_segment(route_type)
+
+    async def post_segment(request: Request) -> Response:
+        """`POST /v1/batch`, `/v1/track`, `/v1/page`, `/v1/identify`: the Segment HTTP Tracking API."""
+        key = _basic_user(request.headers.get("authorization")) or request.headers.get("x-write-key")
+        return await _door(request, key, parse, success=True)
+
+    return post_segment
 
 
 async def readyz(request: Request) -> Response:
@@ -169,11 +248,15 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
     routes = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/schema/v1.json", schema_v1, methods=["GET", "HEAD"]),
+        *sdk_assets.routes(),
     ]
     if stream is not None and metadata is not None:
         routes += [
             Route("/v1/events", post_events, methods=["POST"]),
             Route("/v1/events", events_preflight, methods=["OPTIONS"]),
+            Route("/v1/batch", _segment_route(None), methods=["POST"]),
+            *(Route(f"/v1/{t}", _segment_route(t), methods=["POST"]) for t in ("track", "page", "identify")),
+            *(Route(f"/v1/{t}", events_preflight, methods=["OPTIONS"]) for t in ("batch", "track", "page", "identify")),
             Route("/r/{link_id}", links.redirect, methods=["GET", "HEAD"], name="redirect"),
             Route("/r/{link_id}/qr.svg", links.qr_svg, methods=["GET", "HEAD"]),
             Route("/i.gif", links.pixel, methods=["GET"]),
@@ -187,7 +270,11 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
     app.state.settings = settings
     app.state.stream = stream
     app.state.metadata = metadata
-    app.state.limits = Limits()
+    collect = settings.collect
+    app.state.limits = Limits.of(collect)
+    app.state.proxies = collect.proxy_networks()
+    app.state.ip_limit = RateLimiter(collect.rate_per_ip, collect.rate_burst_s)
+    app.state.site_limit = RateLimiter(collect.rate_per_site, collect.rate_burst_s)
     if metadata is not None:
         app.state.salts = _Salts(metadata)
     return app

@@ -24,13 +24,14 @@ The order of work is the order of the promise "privacy at the door, nothing lost
 
 from __future__ import annotations
 
+import ipaddress
 import time
 import uuid
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import anyio.to_thread
 import msgspec
@@ -44,6 +45,9 @@ from clicklake.schema import events as ev
 from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.schema.validate import Rejection
 from clicklake.stream import StreamFullError, StreamUnavailableError
+
+if TYPE_CHECKING:
+    from clicklake.config import CollectSettings
 
 MAX_EVENT_BYTES: Final = 32 * 1024
 
@@ -75,6 +79,17 @@ class Limits:
     max_inflated_bytes: int = 8 << 20
     max_events: int = 1000
     max_event_bytes: int = MAX_EVENT_BYTES
+    body_timeout_s: float = 10.0
+
+    @classmethod
+    def of(cls, settings: CollectSettings) -> Limits:
+        return cls(
+            max_body_bytes=settings.max_body_bytes,
+            max_inflated_bytes=settings.max_inflated_bytes,
+            max_events=settings.max_events,
+            max_event_bytes=settings.max_event_bytes,
+            body_timeout_s=settings.body_timeout_s,
+        )
 
 
 def inflate(body: bytes, encoding: str, limit: int) -> bytes:
@@ -183,8 +198,14 @@ def process(
     now_ms: int | None = None,
     limits: Limits = Limits(),
     scrub_keys: frozenset[str] = privacy.DEFAULT_SCRUB_KEYS,
+    refused: Mapping[int, str] | None = None,
 ) -> Outcome:
-    """Judge, protect and enrich the events of one request; nothing is stored here."""
+    """Judge, protect and enrich the events of one request; nothing is stored here.
+
+    `refused` names events already judged unusable by the caller (index: reason), such as
+    Segment messages of a type clicklake does not take; they are rejected and quarantined
+    like any invalid event.
+    """
     now = int(time.time() * 1000) if now_ms is None else now_ms
     if len(raws) > limits.max_events:
         raise BadRequest(413, f"{len(raws)} events in one request; at most {limits.max_events}")
@@ -192,7 +213,9 @@ def process(
     records: list[tuple[str, bytes]] = []
     keep: list[int] = []
     for i, raw in enumerate(raws):
-        if len(raw) > limits.max_event_bytes:
+        if refused and i in refused:
+            rejected.append(Rejection(i, refused[i]))
+        elif len(raw) > limits.max_event_bytes:
             rejected.append(Rejection(i, f"the event is {len(raw)} bytes; at most {limits.max_event_bytes}"))
         else:
             keep.append(i)
@@ -276,13 +299,55 @@ def _scrub(event: ev.Event, keys: frozenset[str]) -> None:
         affiliate.target = privacy.scrub_url(affiliate.target, keys)
 
 
-def client_of(headers: Mapping[str, str], peer: str | None) -> Client:
-    """The sender as the request shows it (the direct peer's address; proxies are not trusted yet)."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, proxies: tuple[Network, ...]) -> str:
+    """The client's address: the direct peer, or, when the peer is a trusted proxy, the last address in
+    `X-Forwarded-For` that is not a trusted proxy (the addresses before it are the client's own claims)."""
+    ip = peer or ""
+    if not forwarded_for or not proxies or not _trusted(ip, proxies):
+        return ip
+    for hop in reversed(forwarded_for.split(",")):
+        hop = hop.strip()
+        if hop.startswith("[") and "]" in hop:  # "[2001:db8::1]:443"
+            hop = hop[1 : hop.index("]")]
+        elif hop.count(":") == 1:  # "203.0.113.7:5123"
+            hop = hop.split(":", 1)[0]
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return ip  # a garbled header: believe nothing in it
+        ip = hop
+        if not _trusted(hop, proxies):
+            break
+    return ip
+
+
+def client_of(headers: Mapping[str, str], peer: str | None, proxies: tuple[Network, ...] = ()) -> Client:
+    """The sender as the request shows it: its address (see `client_ip`), user agent, DNT and GPC."""
     dnt, gpc = privacy.dnt_or_gpc(headers)
-    return Client(ip=peer or "", user_agent=headers.get("user-agent", ""), dnt=dnt, gpc=gpc)
+    ip = client_ip(peer, headers.get("x-forwarded-for"), proxies)
+    return Client(ip=ip, user_agent=headers.get("user-agent", ""), dnt=dnt, gpc=gpc)
 
 
-async def admit(state: Any, site: SiteRef, client: Client, raws: list[bytes], *, sent_at: str | None = None) -> Outcome:
+async def admit(
+    state: Any,
+    site: SiteRef,
+    client: Client,
+    raws: list[bytes],
+    *,
+    sent_at: str | None = None,
+    refused: Mapping[int, str] | None = None,
+) -> Outcome:
     """`process` the events of one request, append its records durably, count consent and metrics.
 
     `state` is the app's state (metadata, stream, salts, limits, metrics). A refused append
@@ -300,6 +365,7 @@ async def admit(state: Any, site: SiteRef, client: Client, raws: list[bytes], *,
         sent_at=sent_at,
         now_ms=now,
         limits=state.limits,
+        refused=refused,
     )
     metrics = state.metrics
     if outcome.records:

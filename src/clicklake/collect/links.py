@@ -4,8 +4,9 @@
   link's target and payout, then answers 302 to the target. The visitor is sent on even
   when the stream cannot take the click (a redirect that fails would cost the site the
   visitor); such a click is logged as lost, and it is the only event the collector can
-  lose. A browser sending DNT or GPC to a site that honours them is redirected without
-  a record.
+  lose. A click over the per-IP or per-site rate limit is redirected too, but not
+  recorded: it is logged and counted in `clicklake_rate_limited`. A browser sending DNT
+  or GPC to a site that honours them is redirected without a record.
 - `GET /r/{link_id}/qr.svg` renders the link's tracked URL as a QR code (segno), for
   table tents and flyers (seed 000).
 - `GET /i.gif?key=...&event_type=page_view&...` records one event from its query string
@@ -55,7 +56,12 @@ async def _record(request: Request, site_id: str, event: dict[str, Any]) -> tupl
     site = await anyio.to_thread.run_sync(metadata.site, site_id)
     if site is None:
         return 0, "no-site"
-    client = client_of(request.headers, request.client.host if request.client else None)
+    client = client_of(request.headers, request.client.host if request.client else None, state.proxies)
+    for limit, key in (("ip", client.ip), ("site", site.site_id)):
+        if getattr(state, f"{limit}_limit").take(key):
+            state.metrics.rate_limited.labels(limit).inc()
+            log.warning("did not record a %s on site %s: %s rate limit", event.get("event_type"), site_id, limit)
+            return 0, "rate-limited"
     try:
         outcome = await admit(request.app.state, site, client, [msgspec.json.encode(event)])
     except (StreamFullError, StreamUnavailableError) as exc:

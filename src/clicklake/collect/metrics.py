@@ -20,6 +20,10 @@ from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 _LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _ROUTES: Final = (
     ("/v1/events", "/v1/events"),
+    ("/v1/batch", "/v1/batch"),
+    ("/v1/track", "/v1/track"),
+    ("/v1/page", "/v1/page"),
+    ("/v1/identify", "/v1/identify"),
     ("/r/", "/r/{link_id}"),
     ("/i.gif", "/i.gif"),
     ("/healthz", "/healthz"),
@@ -58,6 +62,13 @@ class Metrics:
             "clicklake_stream_append_failures",
             "Stream appends refused, by cause (full, unavailable)",
             ("cause",),
+            registry=r,
+        )
+
+        self.rate_limited = Counter(
+            "clicklake_rate_limited",
+            "Requests refused (429) or clicks not recorded because a rate limit was reached, by limit (ip, site)",
+            ("limit",),
             registry=r,
         )
 

@@ -1,0 +1,82 @@
+"""The HTTP protocol the collector is served with: uvicorn's httptools one, with a header deadline.
+
+uvicorn bounds the wait between requests on a kept-alive connection, but not the time a
+client may take to send the headers of a request, so a client trickling header bytes
+(slowloris) holds a connection open for as long as it likes. Here the headers of every
+request must be complete within `collect.header_timeout_s` of its first byte (or of the
+connection's opening); otherwise the server answers 408 and closes the connection. The
+body has its own deadline, `collect.body_timeout_s`, kept by the route that reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from clicklake.config import Settings
+
+_TIMEOUT_408: Final = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: 33\r\n\r\nthe request headers came too slow"
+)
+
+
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """httptools HTTP/1.1 with a deadline on each request's headers."""
+
+    header_timeout_s: float = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if not self.transport.is_closing():
+            self.transport.write(_TIMEOUT_408)
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The keyword arguments of `uvicorn.Config` that every clicklake server uses."""
+    protocol = type(
+        "HeaderDeadlineProtocol", (HeaderDeadlineProtocol,), {"header_timeout_s": settings.collect.header_timeout_s}
+    )
+    return {
+        "http": protocol,
+        "log_level": settings.log_level,
+        "access_log": settings.log_level == "debug",
+        "lifespan": "off",
+        # the collector reads X-Forwarded-For itself, by `collect.trusted_proxies`
+        "proxy_headers": False,
+        "server_header": False,
+        "timeout_keep_alive": 5,
+        "timeout_graceful_shutdown": 10,
+    }
