@@ -155,7 +155,9 @@ class CollectSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         float,
         Meta(
             ge=0,
-            description="Requests per second one client IP may make to one collector process (429 beyond; 0 for no limit).",
+            description=(
+                "Requests per second one client IP may make to one collector process (429 beyond; 0 for no limit)."
+            ),
         ),
     ] = 100.0
     rate_burst_s: Annotated[
@@ -188,6 +190,84 @@ class CollectSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         return tuple(networks)
 
 
+class SegmentRule(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A segment of `transform.segments`: which sessions count, how much, and for how long.
+
+    A visitor is in the segment while the `amount`s of its qualifying sessions (those for
+    which `when` holds, counted at their end) within the last `window_days` add up to at
+    least `at_least`. `when` and `amount` are SQL over the columns of silver.sessions.
+    """
+
+    when: str
+    amount: str = "1"
+    at_least: Annotated[float, Meta(gt=0)] = 1.0
+    window_days: Annotated[int, Meta(ge=1, le=3660)] = 30
+
+
+SegmentKey = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+DEFAULT_SEGMENTS: Final = {
+    "affiliate_clicker": SegmentRule(when="affiliate_clicks > 0", window_days=30),
+    "comparison_shopper": SegmentRule(when="comparison_pages >= 3", window_days=30),
+    "buyer": SegmentRule(when="orders > 0", window_days=365),
+    "high_value": SegmentRule(when="orders > 0", amount="revenue_minor", at_least=50_000.0, window_days=365),
+}
+
+
+class TransformSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    interval_s: Annotated[
+        float,
+        Meta(
+            ge=0,
+            description=(
+                "How often `clicklake up` runs the transform (silver and gold tables); 0 turns it off. "
+                "3600 gives an hourly batch."
+            ),
+        ),
+    ] = 60.0
+    session_gap_minutes: Annotated[
+        float, Meta(gt=0, le=1440, description="Inactivity that ends a session (also for events without an SDK id).")
+    ] = 30.0
+    comparison_pattern: Annotated[
+        str,
+        Meta(
+            description=(
+                "Regular expression (RE2) that marks a page URL as a comparison page (gold.fact_funnel saw_comparison)."
+            )
+        ),
+    ] = r"(?i)(/compare|/comparison|-vs-|/vs/)"
+    site_comparison_patterns: Annotated[
+        dict[str, str],
+        Meta(description="Per-site comparison-page patterns, site id to regular expression; others use the default."),
+    ] = msgspec.field(default_factory=dict)
+    segments: Annotated[
+        dict[SegmentKey, SegmentRule],
+        Meta(
+            description=(
+                "Segment rules of silver.user_segments, by key: when (SQL over silver.sessions), amount (SQL, "
+                "default 1), at_least (default 1), window_days (default 30). Setting it replaces the whole set."
+            )
+        ),
+    ] = msgspec.field(default_factory=lambda: dict(DEFAULT_SEGMENTS))
+    freshness_warn_minutes: Annotated[
+        float,
+        Meta(gt=0, description="The freshness check warns when bronze.events has had no new data for this long."),
+    ] = 60.0
+    keep_snapshots: Annotated[
+        int,
+        Meta(ge=2, description="Snapshots each silver and gold table keeps after a run (older ones are expired)."),
+    ] = 10
+
+    def __post_init__(self) -> None:
+        import re
+
+        for where, pattern in [("comparison_pattern", self.comparison_pattern), *self.site_comparison_patterns.items()]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{where}: {pattern!r} is not a regular expression: {exc}") from None
+
+
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     data: Annotated[
         str,
@@ -206,6 +286,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     lake: LakeSettings = msgspec.field(default_factory=LakeSettings)
     load: LoadSettings = msgspec.field(default_factory=LoadSettings)
     collect: CollectSettings = msgspec.field(default_factory=CollectSettings)
+    transform: TransformSettings = msgspec.field(default_factory=TransformSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -272,6 +353,7 @@ def _type_name(tp: msgspec.inspect.Type) -> str:
         msgspec.inspect.StrType: "string",
         msgspec.inspect.BoolType: "boolean",
         msgspec.inspect.FloatType: "number",
+        msgspec.inspect.DictType: "table",
     }
     return names.get(type(tp), type(tp).__name__)
 

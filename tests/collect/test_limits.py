@@ -60,7 +60,8 @@ def test_rate_limits_answer_429_with_retry_after_and_store_nothing(tmp_path: Pat
         other = _post(base, key, _events(1, "/d"), **{"x-forwarded-for": "203.0.113.9"})
         assert other.status_code == 200, other.text
 
-        rows = wait_rows(tmp_path / "data", f"select ctx.page_url as url from bronze.events where site_id = '{site}'", 19)
+        sql = f"select ctx.page_url as url from bronze.events where site_id = '{site}'"
+        rows = wait_rows(tmp_path / "data", sql, 19)
         assert sorted({r["url"][-2:] for r in rows}) == ["/a", "/c", "/d"]  # nothing of a refused request
         metrics = httpx.get(f"{base}/metrics", trust_env=False).text
         assert 'clicklake_rate_limited_total{limit="ip"} 1.0' in metrics
@@ -80,7 +81,7 @@ def test_the_client_address_comes_through_trusted_proxies_only(tmp_path: Path) -
         }
         proc, base = start_server(tmp_path, env=env)
         try:
-            key, site = _site(data)
+            key, _ = _site(data)
             answer = _post(base, key, _events(1), **{"x-forwarded-for": "10.1.2.3, 198.51.100.77"})
             assert answer.status_code == 200
             rows = wait_rows(data, "select privacy.source_ip_anonymized as ip from bronze.events", 1)

@@ -78,9 +78,7 @@ def test_the_official_library_sends_track_page_identify(server: Site) -> None:
         },
         message_id=ids["order"],
     )
-    client.track(
-        user_id="user-42", event="Signed Up", properties={"plan": "pro", "seats": 3}, message_id=ids["signup"]
-    )
+    client.track(user_id="user-42", event="Signed Up", properties={"plan": "pro", "seats": 3}, message_id=ids["signup"])
     client.identify(
         user_id="user-42",
         anonymous_id="anon-1",
@@ -97,7 +95,8 @@ def test_the_official_library_sends_track_page_identify(server: Site) -> None:
     page = by_id[ids["page"]]
     assert page["event_type"] == "page_view"
     assert page["ctx"]["title"] == "Pricing"
-    assert page["ctx"]["page_url"].startswith("https://shop.example/pricing") and "a@b.example" not in json.dumps(page, default=str)
+    assert page["ctx"]["page_url"].startswith("https://shop.example/pricing")
+    assert "a@b.example" not in json.dumps(page, default=str)
     assert page["session"]["utm"]["source"] == "newsletter" and page["session"]["utm"]["campaign"] == "winter"
     assert page["traffic"]["referrer_class"] == "campaign" or page["traffic"]["referrer_class"] == "email"
     assert page["device"]["browser"] == "Chrome"

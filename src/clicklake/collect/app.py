@@ -233,14 +233,14 @@ class _Salts:
 
     def __init__(self, metadata: Metadata) -> None:
         self._metadata = metadata
-        self._day = ""
-        self._salt = b""
+        self.day = ""
+        self.salt = b""
 
     def __call__(self, day: str) -> bytes:
-        if day != self._day:
-            self._salt = self._metadata.daily_salt(day)
-            self._day = day
-        return self._salt
+        if day != self.day:
+            self.salt = self._metadata.daily_salt(day)
+            self.day = day
+        return self.salt
 
 
 def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Metadata | None = None) -> Starlette:

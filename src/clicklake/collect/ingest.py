@@ -268,7 +268,8 @@ def process(
             device=enrich.device_of(user_agent),
         )
         utm_record = record.session.utm
-        has_utm = any(getattr(utm_record, f) is not None for f in utm_record.__struct_fields__)
+        u = utm_record
+        has_utm = not (u.source is u.medium is u.campaign is u.term is u.content is None)
         record.traffic = enrich.traffic_of(referrer, page_url, utm_record if has_utm else None)
         key = record.session.session_id or record.user.visitor_id or event_id
         records.append((key, encode_payload(record)))
@@ -356,7 +357,9 @@ async def admit(
     """
     now = time.time_ns() // 1_000_000
     day = utc_day(now)
-    salt = await anyio.to_thread.run_sync(state.salts, day)
+    salts = state.salts
+    # the database is asked (in a thread) once a day; every other request reads the day's salt
+    salt = salts.salt if salts.day == day else await anyio.to_thread.run_sync(salts, day)
     outcome = process(
         raws,
         SiteView(site.site_id, site.honor_dnt, site.honor_gpc),

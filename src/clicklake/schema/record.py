@@ -198,11 +198,19 @@ def to_record(
             visitor_id=user_id_hash or anonymous_id or visitor_id,
             geo_country=geo_country,
         ),
+        # spelled out field by field: this runs for every event, and is twice as fast as a loop over the fields
         session=SessionRecord(
             session_id=_opt(session.session_id),
-            utm=UtmRecord(*(_opt(getattr(utm, f)) for f in UtmRecord.__struct_fields__)),
+            utm=UtmRecord(_opt(utm.source), _opt(utm.medium), _opt(utm.campaign), _opt(utm.term), _opt(utm.content)),
         ),
-        ctx=CtxRecord(*(_opt(getattr(ctx, f)) for f in CtxRecord.__struct_fields__)),
+        ctx=CtxRecord(
+            _opt(ctx.page_url),
+            _opt(ctx.referrer),
+            _opt(ctx.locale),
+            _opt(ctx.user_agent),
+            _opt(ctx.ab_variant),
+            _opt(ctx.title),
+        ),
         device=device or Device(),
         traffic=traffic or Traffic(),
         metadata=MetadataRecord(
