@@ -21,7 +21,7 @@ import msgspec
 
 from clicklake import __version__
 from clicklake.config import Settings, load_settings, settings_table
-from clicklake.errors import ClicklakeError
+from clicklake.errors import ClicklakeError, InputError, TerminalError
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--host", help="address to bind (setting server.host)")
     up.add_argument("--port", type=int, help="port to bind (setting server.port)")
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help="also send demo traffic to the site named 'demo' (created if missing): a burst, then a trickle",
+    )
     up.set_defaults(func=_up)
 
     collect = commands.add_parser(
@@ -242,6 +247,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     l_create.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     l_create.set_defaults(func=_links_create)
+
+    demo = commands.add_parser(
+        "demo",
+        help="send realistic synthetic traffic through the collector",
+        description=(
+            "Send made-up but realistic visits through the collector's HTTP API: a comparison site (chart controls, "
+            "an A/B test, affiliate links with payouts), an outdoor shop (search, carts, purchases) and restaurant "
+            "menus reached by QR codes; visitors from 15 countries on desktop, mobile and tablet browsers, a few "
+            "crawlers, some consent denials and a few invalid events. The site and its tracked links come from the "
+            "metadata database, which the collector at --url must share. Prints what became of every event: "
+            "accepted, consent-denied, rejected (quarantined) or failed."
+        ),
+    )
+    demo.add_argument("--url", help="the collector (default: http://HOST:PORT of settings server.host and server.port)")
+    demo.add_argument(
+        "--site", metavar="SITE_ID", help="send as this site (default: the site named 'demo', created if missing)"
+    )
+    demo.add_argument(
+        "--events", type=int, default=1000, metavar="N", help="events to send; 0 sends until Ctrl-C (default 1000)"
+    )
+    demo.add_argument(
+        "--rate", type=float, default=200.0, metavar="R", help="events per second; 0 for no pacing (default 200)"
+    )
+    demo.add_argument("--seed", type=int, help="random seed: the same seed draws the same visits")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument("--format", choices=("table", "json"), default="table", help="output format of the summary")
+    demo.set_defaults(func=_demo)
     return parser
 
 
@@ -252,7 +284,7 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
         settings.server.port = args.port
     from clicklake import up
 
-    asyncio.run(up.run(settings))
+    asyncio.run(up.run(settings, demo=args.demo))
     return 0
 
 
@@ -461,6 +493,34 @@ def _links_create(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     _print_fields(shown)
     return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from clicklake import demo
+    from clicklake.collect.metadata import Metadata
+
+    if args.events < 0 or args.rate < 0:
+        raise InputError("--events and --rate take a number >= 0.")
+    url = args.url or demo.local_url(settings.server.host, settings.server.port)
+    with Metadata.open(settings) as md:
+        site, links = demo.demo_site(md, args.site)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    events = args.events or None
+    quiet = args.quiet or not sys.stderr.isatty()
+    with tqdm(total=events, unit=" events", file=sys.stderr, disable=quiet, desc=f"demo to {url}") as bar:
+        summary = demo.run(url, site, links, [(events, args.rate)], seed=args.seed, on_sent=bar.update, stop=stop)
+    if args.format == "json":
+        print(msgspec.json.encode({"site_id": site.site_id, "url": url, **msgspec.structs.asdict(summary)}).decode())
+    else:
+        print(f"site {site.name!r} ({site.site_id}) at {url}")
+        sys.stdout.write(summary.report())
+    if summary.error:
+        raise TerminalError(summary.error)
+    return 1 if summary.failed else 0
 
 
 def _print_fields(fields: dict[str, object]) -> None:

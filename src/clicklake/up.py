@@ -94,8 +94,16 @@ async def _maintain_periodically(settings: Settings, loader: Loader, metadata: M
         )
 
 
-async def run(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then stop cleanly."""
+async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -> None:
+    """Demo traffic (`clicklake.demo`) in a thread of its own, once the server answers."""
+    from clicklake import demo
+
+    url = demo.local_url(settings.server.host, settings.server.port)
+    await asyncio.to_thread(demo.run_beside_server, url, metadata, stop)
+
+
+async def run(settings: Settings, *, demo: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly; with `demo`, send demo traffic to the server too."""
     from clicklake.load import loader_from_settings, stream_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +117,8 @@ async def run(settings: Settings) -> None:
     try:
         loader = loader_from_settings(settings, stream)
         try:
-            await _serve(settings, sock, loader, metadata, create_app(settings, stream=stream, metadata=metadata))
+            app = create_app(settings, stream=stream, metadata=metadata)
+            await _serve(settings, sock, loader, metadata, app, demo=demo)
         finally:
             loader.close()
     finally:
@@ -117,7 +126,9 @@ async def run(settings: Settings) -> None:
         stream.close()
 
 
-async def _serve(settings: Settings, sock: socket.socket, loader: Loader, metadata: Metadata, app: Starlette) -> None:
+async def _serve(
+    settings: Settings, sock: socket.socket, loader: Loader, metadata: Metadata, app: Starlette, *, demo: bool = False
+) -> None:
     config = uvicorn.Config(app, host=settings.server.host, port=settings.server.port, **uvicorn_options(settings))
     server = _Server(config)
     stop = asyncio.Event()
@@ -130,6 +141,8 @@ async def _serve(settings: Settings, sock: socket.socket, loader: Loader, metada
     maintaining = asyncio.create_task(_maintain_periodically(settings, loader, metadata), name="maintenance")
     serving = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     announcing = asyncio.create_task(_announce(server, settings), name="announce")
+    demo_stop = threading.Event()  # the demo stops before the server, so that no request of it is cut off
+    demoing = asyncio.create_task(_demo(settings, metadata, demo_stop) if demo else asyncio.sleep(0), name="demo")
     stopping = asyncio.create_task(stop.wait(), name="stop")
     try:
         done, _ = await asyncio.wait({serving, stopping, loading}, return_when=asyncio.FIRST_COMPLETED)
@@ -142,6 +155,8 @@ async def _serve(settings: Settings, sock: socket.socket, loader: Loader, metada
         stopping.cancel()
         announcing.cancel()
         maintaining.cancel()
+        demo_stop.set()
+        await asyncio.gather(demoing, return_exceptions=True)
         server.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
         loader_stop.set()
