@@ -48,12 +48,12 @@ def collect(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
     """Start `clicklake collect --port <free> *args`, wait until it answers; killed at teardown if still running."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(*args: str) -> Collector:
+    def start(*args: str, env: dict[str, str] | None = None) -> Collector:
         port = free_port()
         proc = subprocess.Popen(
             [clicklake_exe(), "collect", "--port", str(port), *args],
             cwd=tmp_path,
-            env=clean_env(tmp_path),
+            env=clean_env(tmp_path, env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -137,7 +137,14 @@ def test_two_workers_acknowledge_events_that_the_loader_then_loads(
 def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(
     collect: Callable[..., Collector], write_key: str
 ) -> None:
-    proc, url = collect("--workers", "2")
+    proc, url = collect("--workers", "2", env={"CLICKLAKE_COLLECT__HEADER_TIMEOUT_S": "0.5"})
+    # the settings reach the workers: headers that trickle in are cut off after 0.5 s
+    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5) as slow:
+        slow.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        answer = slow.recv(1024)
+        assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 3
+
     first, second = workers_of(proc.pid)
     os.kill(first, signal.SIGKILL)
     deadline = time.monotonic() + READY_TIMEOUT

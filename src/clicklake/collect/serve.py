@@ -38,8 +38,6 @@ log = logging.getLogger("clicklake.collect")
 
 #: How long the parent waits for every worker to answer before it says it is up.
 READY_TIMEOUT_S: Final = 60.0
-#: In-flight requests get this long to finish after SIGTERM.
-GRACEFUL_S: Final = 10
 
 
 def open_stream_for(settings: Settings) -> Stream:
@@ -67,7 +65,10 @@ def worker_app(settings: Settings) -> Starlette:
     from clicklake.collect import enrich
     from clicklake.collect.app import create_app
     from clicklake.collect.metadata import Metadata
+    from clicklake.collect.protocol import HeaderDeadlineProtocol
 
+    # `run` hands the workers the protocol class itself (see there); the deadline is set here
+    HeaderDeadlineProtocol.header_timeout_s = settings.collect.header_timeout_s
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
     )
@@ -125,6 +126,7 @@ def run(settings: Settings, workers: int) -> None:
         TerminalError: a worker failed to start (its error is logged above).
     """
     from clicklake.collect.metadata import Metadata
+    from clicklake.collect.protocol import HeaderDeadlineProtocol, uvicorn_options
     from clicklake.up import _listen
 
     if workers < 1:
@@ -136,16 +138,13 @@ def run(settings: Settings, workers: int) -> None:
     Metadata.open(settings).close()
     host, port = settings.server.host, settings.server.port
     sock = _listen(host, port)
+    options = uvicorn_options(settings)
+    # The config travels to each worker by pickle, which cannot carry the subclass that
+    # `uvicorn_options` makes for these settings: the worker sets the deadline on the class.
+    options["http"] = HeaderDeadlineProtocol
+    options["lifespan"] = "on"  # the workers close their handles at lifespan shutdown
     config = uvicorn.Config(
-        functools.partial(worker_app, settings),
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-        lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_S,
+        functools.partial(worker_app, settings), factory=True, host=host, port=port, workers=workers, **options
     )
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     supervisor = _Supervisor(config, [sock], url)
