@@ -24,8 +24,8 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --python $(PY)
 	@touch $@
 
-up: $(VENV)/.synced ## install on first run, then run the whole platform on http://127.0.0.1:8000
-	$(BIN)/clicklake up
+up: $(VENV)/.synced ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
+	$(BIN)/clicklake up --demo
 
 test: $(VENV)/.synced lint ## the full test suite (what CI runs)
 	$(BIN)/python -m pytest
