@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up test lint bench docs clean
+.PHONY: help up test lint bench docs clean sdk test-sdk chromium nodejs
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,10 +24,34 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --python $(PY)
 	@touch $@
 
-up: $(VENV)/.synced ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
+# -- the browser SDK: npm packages from the lock file, built by esbuild into src/clicklake/sdk/dist/
+SDK := src/clicklake/sdk
+SDK_BUILT := $(SDK)/dist/sdk.js $(SDK)/dist/sdk.mjs
+
+nodejs: # Debian's node and npm, when the machine has none
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; }
+
+$(SDK)/node_modules/.installed: $(SDK)/package.json $(SDK)/package-lock.json | nodejs
+	cd $(SDK) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(SDK_BUILT) &: $(SDK)/node_modules/.installed $(SDK)/build.mjs $(wildcard $(SDK)/src/*.js)
+	node $(SDK)/build.mjs
+
+sdk: $(SDK_BUILT) ## build the browser SDK (/sdk.js, /sdk.mjs)
+
+test-sdk: sdk ## the SDK's unit tests (Node test runner)
+	node --test --test-force-exit tests/sdk/
+
+chromium: # Debian's chromium for the browser tests (Playwright drives it; nothing is downloaded)
+	@test -x /usr/bin/chromium || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+up: $(VENV)/.synced sdk ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
 	$(BIN)/clicklake up --demo
 
-test: $(VENV)/.synced lint ## the full test suite (what CI runs)
+test: $(VENV)/.synced lint test-sdk chromium ## the full test suite (what CI runs)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.synced ## ruff and mypy
@@ -35,11 +59,12 @@ lint: $(VENV)/.synced ## ruff and mypy
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: $(VENV)/.synced ## benchmarks, each beside its baseline from the same run
+bench: $(VENV)/.synced sdk ## benchmarks, each beside its baseline from the same run
 	$(BIN)/python bench/contract.py
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/enrich.py
+	$(BIN)/python bench/sdk_size.py
 
 docs: $(VENV)/.synced ## regenerate docs/schema/v1.json and the generated parts of docs/
 	$(BIN)/python -m clicklake._docs
