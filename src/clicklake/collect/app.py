@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final, NamedTuple
@@ -18,8 +19,9 @@ from starlette.routing import Route
 
 from clicklake import __version__
 from clicklake.collect import links, segment
+from clicklake.collect.appender import GroupAppender
 from clicklake.collect.ingest import BadRequest, Limits, admit, client_of, inflate, split_events
-from clicklake.collect.metrics import Metrics, MetricsMiddleware
+from clicklake.collect.metrics import Metrics, MetricsMiddleware, timed_append
 from clicklake.collect.ratelimit import RateLimiter, retry_after
 from clicklake.config import Settings
 from clicklake.schema import SCHEMA_HASH, json_schema_bytes
@@ -272,6 +274,8 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
     app.state.metadata = metadata
     collect = settings.collect
     app.state.limits = Limits.of(collect)
+    if stream is not None:
+        app.state.appender = GroupAppender(functools.partial(timed_append, metrics, stream))
     app.state.proxies = collect.proxy_networks()
     app.state.ip_limit = RateLimiter(collect.rate_per_ip, collect.rate_burst_s)
     app.state.site_limit = RateLimiter(collect.rate_per_site, collect.rate_burst_s)

@@ -39,7 +39,6 @@ from msgspec import UNSET
 
 from clicklake.collect import enrich, privacy
 from clicklake.collect.metadata import utc_day
-from clicklake.collect.metrics import timed_append
 from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
 from clicklake.schema import events as ev
 from clicklake.schema.envelope import Rejected, encode_payload
@@ -373,7 +372,7 @@ async def admit(
     metrics = state.metrics
     if outcome.records:
         try:
-            await anyio.to_thread.run_sync(timed_append, metrics, state.stream, outcome.records)
+            await state.appender.append(outcome.records)
         except (StreamFullError, StreamUnavailableError):
             state.last_refusal = time.monotonic()
             raise
