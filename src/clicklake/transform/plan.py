@@ -1,0 +1,210 @@
+"""What a run must rebuild: the watermark each table keeps, and the event days that changed since.
+
+Every commit of a silver or gold table records, in its Iceberg snapshot summary, the
+`bronze.events` snapshot it was built from (`clicklake.transform.bronze-sequence-number`
+and `...-snapshot-id`) and a fingerprint of the models and their settings. A run starts
+from the oldest watermark of all the tables, so a run that stopped halfway (a crash, a
+failed check) is redone from where every table agrees.
+
+Changed days come from sequence numbers, which outlive the snapshots the loader expires
+every minute: a data file of the current bronze snapshot whose data sequence number is
+above the watermark was added since, and the UTC days of its `ts` values are the days to
+rebuild. Files written by compaction hold rows already seen and are skipped when the
+snapshot that wrote them is still known. Files removed since the watermark (by a delete,
+not by compaction) are found in the snapshots still kept, by their `ts` bounds; a delete
+whose snapshot is gone is not seen, so whatever deletes rows from bronze (an erasure)
+must ask for its days to be rebuilt (`clicklake transform --from D --to D`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from urllib.parse import unquote, urlparse
+
+import duckdb
+import msgspec
+from pyiceberg.conversions import from_bytes
+from pyiceberg.expressions import (
+    AlwaysFalse,
+    AlwaysTrue,
+    And,
+    BooleanExpression,
+    GreaterThanOrEqual,
+    In,
+    LessThan,
+    Or,
+    Reference,
+)
+from pyiceberg.expressions.literals import literal
+from pyiceberg.manifest import DataFile, ManifestEntryStatus
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Operation, Snapshot
+from pyiceberg.types import TimestamptzType
+
+from clicklake.errors import TerminalError
+from clicklake.lake.maintain import OPERATION_KEY
+
+SEQUENCE_KEY: Final = "clicklake.transform.bronze-sequence-number"
+SNAPSHOT_KEY: Final = "clicklake.transform.bronze-snapshot-id"
+MODELS_KEY: Final = "clicklake.transform.models"
+RUN_KEY: Final = "clicklake.transform.run-id"
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Watermark(msgspec.Struct, frozen=True):
+    """The `bronze.events` snapshot a table was built from, and the models that built it."""
+
+    sequence_number: int
+    snapshot_id: int
+    models: str
+
+    def properties(self, run_id: str) -> dict[str, str]:
+        """The snapshot summary properties that record this watermark."""
+        return {
+            SEQUENCE_KEY: str(self.sequence_number),
+            SNAPSHOT_KEY: str(self.snapshot_id),
+            MODELS_KEY: self.models,
+            RUN_KEY: run_id,
+        }
+
+
+def watermark_of(table: Table) -> Watermark | None:
+    """The watermark of the table's latest snapshot (or nearest ancestor) that has one; None if none does."""
+    metadata = table.metadata
+    snapshot = table.current_snapshot()
+    while snapshot is not None:
+        props = snapshot.summary.additional_properties if snapshot.summary is not None else {}
+        if SEQUENCE_KEY in props:
+            return Watermark(int(props[SEQUENCE_KEY]), int(props.get(SNAPSHOT_KEY, "0")), props.get(MODELS_KEY, ""))
+        parent = snapshot.parent_snapshot_id
+        snapshot = metadata.snapshot_by_id(parent) if parent is not None else None
+    return None
+
+
+def _is_compaction(table: Table, snapshot_id: int | None) -> bool:
+    snapshot = table.metadata.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    if snapshot is None or snapshot.summary is None:
+        return False
+    return snapshot.summary.additional_properties.get(OPERATION_KEY) == "compact"
+
+
+def added_files(bronze: Table, snapshot: Snapshot, since: int) -> list[DataFile]:
+    """Data files of `snapshot` added after sequence number `since`, except those compaction wrote."""
+    out = []
+    for manifest in snapshot.manifests(bronze.io):
+        if manifest.sequence_number <= since:
+            continue  # every entry of a manifest is at most as new as the manifest
+        for entry in manifest.fetch_manifest_entry(bronze.io, discard_deleted=True):
+            if (entry.sequence_number or 0) > since and not _is_compaction(bronze, entry.snapshot_id):
+                out.append(entry.data_file)
+    return out
+
+
+def removed_files(bronze: Table, snapshot: Snapshot, since: int) -> list[DataFile]:
+    """Data files that the snapshots after `since` (those still kept) removed, except by compaction."""
+    out = []
+    current: Snapshot | None = snapshot
+    while current is not None and (current.sequence_number or 0) > since:
+        summary = current.summary
+        if (
+            summary is not None
+            and summary.operation != Operation.APPEND
+            and not _is_compaction(bronze, current.snapshot_id)
+        ):
+            for manifest in current.manifests(bronze.io):
+                if manifest.added_snapshot_id != current.snapshot_id:
+                    continue
+                for entry in manifest.fetch_manifest_entry(bronze.io, discard_deleted=False):
+                    if entry.status == ManifestEntryStatus.DELETED and entry.snapshot_id == current.snapshot_id:
+                        out.append(entry.data_file)
+        parent = current.parent_snapshot_id
+        current = bronze.metadata.snapshot_by_id(parent) if parent is not None else None
+    return out
+
+
+def _day(micros: int) -> date:
+    return (_EPOCH + timedelta(microseconds=micros)).date()
+
+
+def _bounds(data_file: DataFile, field_id: int) -> tuple[date, date] | None:
+    lower = (data_file.lower_bounds or {}).get(field_id)
+    upper = (data_file.upper_bounds or {}).get(field_id)
+    if lower is None or upper is None:
+        return None
+    first, last = from_bytes(TimestamptzType(), lower), from_bytes(TimestamptzType(), upper)
+    assert isinstance(first, int) and isinstance(last, int)  # microseconds since the epoch
+    return _day(first), _day(last)
+
+
+def days_of(
+    con: duckdb.DuckDBPyConnection, bronze: Table, added: Iterable[DataFile], removed: Iterable[DataFile]
+) -> set[date]:
+    """The UTC days of `ts` in `added` (read when a file's bounds span days) and within `removed`'s bounds."""
+    ts_id = bronze.schema().find_field("ts").field_id
+    days: set[date] = set()
+    to_read: list[str] = []
+    for data_file in added:
+        bounds = _bounds(data_file, ts_id)
+        if bounds is not None and bounds[0] == bounds[1]:
+            days.add(bounds[0])
+        else:
+            to_read.append(local_path(data_file.file_path))
+    if to_read:
+        listing = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in to_read) + "]"
+        rows = con.execute(f"SELECT DISTINCT CAST(ts AS DATE) FROM read_parquet({listing})").fetchall()
+        days.update(row[0] for row in rows)
+    for data_file in removed:
+        bounds = _bounds(data_file, ts_id)
+        if bounds is None:
+            raise ValueError(f"{data_file.file_path} was removed from bronze.events and has no ts bounds")
+        first, last = bounds
+        days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    return days
+
+
+def local_path(location: str) -> str:
+    """The local path of a warehouse file URI (`file:///...`) or path; other schemes are not supported yet."""
+    parsed = urlparse(location)
+    if parsed.scheme == "":
+        return location
+    if parsed.scheme == "file":
+        return unquote(parsed.path)
+    raise TerminalError(f"cannot transform {location}: only a local warehouse is supported")
+
+
+# -- day sets -------------------------------------------------------------------------
+
+
+def around(days: Iterable[date], before: int, after: int) -> set[date]:
+    """Every day from `before` days before to `after` days after each of `days`."""
+    return {d + timedelta(days=k) for d in days for k in range(-before, after + 1)}
+
+
+def ts_filter(days: Iterable[date], column: str = "ts") -> BooleanExpression:
+    """Rows whose timestamp `column` falls on one of `days` (UTC), as ranges of consecutive days."""
+    expr: BooleanExpression = AlwaysFalse()
+    ordered = sorted(set(days))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + timedelta(days=1):
+            j += 1
+        start = datetime.combine(ordered[i], datetime.min.time(), UTC).isoformat()
+        end = datetime.combine(ordered[j] + timedelta(days=1), datetime.min.time(), UTC).isoformat()
+        term = Reference(column)
+        expr = Or(
+            expr, And(GreaterThanOrEqual(term=term, value=literal(start)), LessThan(term=term, value=literal(end)))
+        )
+        i = j + 1
+    return expr
+
+
+def day_filter(days: Iterable[date] | None, column: str = "event_dt") -> BooleanExpression:
+    """Rows whose date `column` is one of `days`; every row when `days` is None."""
+    if days is None:
+        return AlwaysTrue()
+    values = sorted({d.isoformat() for d in days})
+    return In(term=Reference(column), values={literal(v) for v in values}) if values else AlwaysFalse()

@@ -1,0 +1,115 @@
+"""The SQL models shipped in `models/`, and the statements the runner wraps around them.
+
+A model is one SELECT in a file named after its table (`silver_events.sql` builds
+`silver.events`); files starting with `_` build intermediate results that only live
+for one run. A model reads lake tables by name (`bronze.events`, `silver.sessions`)
+and the days to build from a table `scope(day)`; see `docs/transform.md`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib.resources import files
+from typing import Final
+
+import pyarrow as pa
+from pyiceberg.schema import Schema
+from pyiceberg.types import IcebergType, ListType, MapType, NestedField, StructType
+
+_MODELS: Final = files("clicklake.transform") / "models"
+
+
+@cache
+def model_sql(name: str) -> str:
+    """The SELECT of the model `name` (`silver_events`), without a trailing semicolon."""
+    return _MODELS.joinpath(f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def model_names() -> list[str]:
+    """Every model shipped, by file name without `.sql`."""
+    return sorted(p.name.removesuffix(".sql") for p in _MODELS.iterdir() if p.name.endswith(".sql"))
+
+
+def fingerprint(*extra: str) -> str:
+    """A short hash of every model's text and of `extra` (the settings the models read)."""
+    digest = hashlib.sha256()
+    for name in model_names():
+        digest.update(name.encode() + b"\0" + model_sql(name).encode() + b"\0")
+    for part in extra:
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def duck_type(kind: pa.DataType) -> str:
+    """The DuckDB type of an Arrow type of the lake tables."""
+    if pa.types.is_string(kind):
+        return "VARCHAR"
+    if pa.types.is_int64(kind):
+        return "BIGINT"
+    if pa.types.is_int32(kind):
+        return "INTEGER"
+    if pa.types.is_boolean(kind):
+        return "BOOLEAN"
+    if pa.types.is_float64(kind):
+        return "DOUBLE"
+    if pa.types.is_date32(kind):
+        return "DATE"
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        return "TIMESTAMPTZ"
+    if pa.types.is_list(kind):
+        return f"{duck_type(kind.value_type)}[]"
+    if pa.types.is_map(kind):
+        return f"MAP({duck_type(kind.key_type)}, {duck_type(kind.item_type)})"
+    if pa.types.is_struct(kind):
+        return "STRUCT(" + ", ".join(f"{ident(f.name)} {duck_type(f.type)}" for f in kind) + ")"
+    raise TypeError(f"no DuckDB type for {kind}")
+
+
+def cast_select(sql: str, schema: pa.Schema) -> str:
+    """`sql` with exactly the columns of `schema`, in its order and types (a missing column is an error)."""
+    columns = ",\n    ".join(f"CAST({ident(f.name)} AS {duck_type(f.type)}) AS {ident(f.name)}" for f in schema)
+    return f"SELECT\n    {columns}\nFROM (\n{sql}\n) AS model"
+
+
+def _field_id(kind: IcebergType, field_id: int) -> str:
+    if isinstance(kind, StructType):
+        inner = ", ".join(f"{text(f.name)}: {_field_id(f.field_type, f.field_id)}" for f in kind.fields)
+        return f"{{__duckdb_field_id: {field_id}, {inner}}}"
+    if isinstance(kind, ListType):
+        return f"{{__duckdb_field_id: {field_id}, element: {_field_id(kind.element_type, kind.element_id)}}}"
+    if isinstance(kind, MapType):
+        key = _field_id(kind.key_type, kind.key_id)
+        value = _field_id(kind.value_type, kind.value_id)
+        return f"{{__duckdb_field_id: {field_id}, key: {key}, value: {value}}}"
+    return str(field_id)
+
+
+def field_ids(schema: Schema) -> str:
+    """DuckDB's FIELD_IDS option for `schema`: Parquet written with it carries the Iceberg field ids."""
+    fields: tuple[NestedField, ...] = schema.fields
+    return "{" + ", ".join(f"{text(f.name)}: {_field_id(f.field_type, f.field_id)}" for f in fields) + "}"
+
+
+def copy_to_parquet(select: str, directory: str, partition_by: tuple[str, ...], schema: Schema) -> str:
+    """A COPY of `select` into hive-style partition folders of zstd Parquet files with Iceberg field ids.
+
+    The partition columns stay in the files: Iceberg reads a row's values from its file,
+    and pyiceberg takes a file's partition from its column bounds.
+    """
+    partitions = ", ".join(ident(c) for c in partition_by)
+    return (
+        f"COPY ({select}) TO {text(directory)} (FORMAT parquet, COMPRESSION zstd, "
+        f"PARTITION_BY ({partitions}), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'data_{{uuid}}', "
+        f"FIELD_IDS {field_ids(schema)})"
+    )
