@@ -383,3 +383,16 @@ test("declarative clicks: data-cl-event and affiliate links, but not the collect
   assert.deepEqual(chart.chart, { action: "toggle" });
   assert.equal(env.events().length, 2);
 });
+
+test("offline when the page is hidden: no beacon (it would be lost); storage keeps the events", async () => {
+  const env = browser({ online: false });
+  const c = createClient({ ...fast, storage: "always" });
+  c.track("offline");
+  env.hide();
+  assert.equal(env.beacons.length, 0);
+  assert.equal(JSON.parse(env.storage.getItem("cl_queue")).length, 2);
+  const cookieless = browser({ online: false });
+  createClient(fast);
+  cookieless.hide(); // without storage the beacon is the only chance left
+  assert.equal(cookieless.beacons.length, 1);
+});

@@ -270,8 +270,8 @@ export function createClient(options) {
 
   // the page goes away (or may): hand what is left to the browser with sendBeacon
   function leave() {
-    // the server asked for a pause: storage keeps the events for the next page instead
-    if (Date.now() < waitUntil && persist()) return;
+    // offline, or the server asked for a pause: storage keeps the events for the next page instead
+    if ((Date.now() < waitUntil || nav.onLine === false) && persist()) return;
     let rest = queue.filter((e) => !inflight || !inflight.includes(e));
     while (rest.length) {
       let n = Math.min(rest.length, o.batchSize);
