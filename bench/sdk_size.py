@@ -47,9 +47,8 @@ def main() -> int:
     print(f"{'Plausible script (published)':<32} {'':>7} {PLAUSIBLE_PUBLISHED:>8}")
     print(f"{'budget (issue 5)':<32} {'':>7} {BUDGET:>8}")
     tag = rows[0][2]
-    print(
-        f"\nThe tag's script is {tag / 1024:.2f} KB gzipped, at least {tag / 1024:.1f}x Plausible's published 'under 1 KB'."
-    )
+    kb = tag / 1024
+    print(f"\nThe tag's script is {kb:.2f} KB gzipped, at least {kb:.1f}x Plausible's published 'under 1 KB'.")
     print("What it carries that a page-view counter does not:")
     for line in CARRIES:
         print(f"  - {line}")
