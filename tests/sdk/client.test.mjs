@@ -44,10 +44,11 @@ test("propsOf turns data-cl-prop-* into typed properties", () => {
       { name: "data-cl-prop-control-id", value: "price" },
       { name: "data-cl-prop-seats", value: "3" },
       { name: "data-cl-prop-product-ids", value: "a,b" },
+      { name: "data-cl-prop-product-id", value: "123" },
       { name: "data-cl-event", value: "x" },
     ],
   };
-  assert.deepEqual(propsOf(el), { control_id: "price", seats: 3, product_ids: ["a", "b"] });
+  assert.deepEqual(propsOf(el), { control_id: "price", seats: 3, product_ids: ["a", "b"], product_id: "123" });
 });
 
 test("a page view on start carries the page, referrer, locale, user agent, title and UTM", async () => {
@@ -395,4 +396,36 @@ test("offline when the page is hidden: no beacon (it would be lost); storage kee
   createClient(fast);
   cookieless.hide(); // without storage the beacon is the only chance left
   assert.equal(cookieless.beacons.length, 1);
+});
+
+test("debug logs to the console; tag attributes that look like numbers still give text fields", async () => {
+  const env = browser();
+  const lines = [];
+  const log = console.log;
+  console.log = (...a) => lines.push(a.join(" "));
+  try {
+    const c = createClient({ ...fast, debug: true, abVariant: 2, experiments: [7], autoPageviews: false });
+    c.track("x");
+    await until(() => env.events().length == 1);
+    await until(() => lines.some((l) => l.includes("sent")));
+  } finally {
+    console.log = log;
+  }
+  assert.ok(lines.every((l) => l.startsWith("[clicklake]")));
+  assert.ok(lines.some((l) => l.includes("queued")));
+  const [e] = env.events();
+  assert.equal(e.ctx.ab_variant, "2");
+  assert.deepEqual(e.metadata.experiment_keys, ["7"]);
+});
+
+test("Do Not Track is honoured when asked, and ignored otherwise", async () => {
+  const env = browser();
+  navigator.doNotTrack = "1";
+  createClient({ ...fast, honorDnt: true }).track("x");
+  await sleep(30);
+  assert.equal(env.requests.length, 0);
+  const other = browser();
+  navigator.doNotTrack = "1";
+  createClient(fast);
+  await until(() => other.requests.length == 1);
 });

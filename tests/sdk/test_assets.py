@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 
 import httpx
 
@@ -57,3 +58,9 @@ def test_head_has_the_headers_without_a_body() -> None:
     assert response.status_code == 200
     assert response.content == b""
     assert response.headers["etag"] == request("GET", "/sdk.js").headers["etag"]
+
+
+def test_each_build_is_within_the_4_kb_gzipped_budget() -> None:
+    for name in ("sdk.js", "sdk.mjs"):
+        body = request("GET", f"/{name}").content
+        assert 2000 < len(gzip.compress(body, compresslevel=9)) <= 4096, name

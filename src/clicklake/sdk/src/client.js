@@ -77,14 +77,15 @@ export function backoff(n, retryAfter, random = Math.random) {
 const day = (ms) => Math.floor(ms / 864e5);
 const iso = (ms) => new Date(ms).toISOString();
 
-/** Turn `data-cl-prop-*` attributes into properties: dashes become underscores, numbers become numbers. */
+/** Turn `data-cl-prop-*` attributes into properties: dashes become underscores, numbers (but not ids) numbers. */
 export function propsOf(el) {
   const out = {};
   for (const a of el.attributes) {
     if (a.name.startsWith("data-cl-prop-")) {
       const k = a.name.slice(13).replace(/-/g, "_");
       const v = a.value;
-      out[k] = /_ids$/.test(k) ? v.split(",") : /^-?\d+(\.\d+)?$/.test(v) ? +v : v;
+      // ids stay text even when they look like numbers ("product_id": "123")
+      out[k] = /_ids$/.test(k) ? v.split(",") : /_id$/.test(k) || !/^-?\d+(\.\d+)?$/.test(v) ? v : +v;
     }
   }
   return out;
@@ -171,7 +172,7 @@ export function createClient(options) {
         locale: nav.language,
         user_agent: nav.userAgent,
         title: document.title || undefined,
-        ab_variant: o.abVariant || undefined,
+        ab_variant: o.abVariant ? String(o.abVariant) : undefined,
       },
     };
     if (t != type) e.custom = { name: type, properties: props || undefined };
@@ -194,7 +195,7 @@ export function createClient(options) {
       utm = s.utm;
     }
     if (utm) (e.session = e.session || {}).utm = utm;
-    e.metadata = { sdk_version: VERSION, experiment_keys: o.experiments || undefined };
+    e.metadata = { sdk_version: VERSION, experiment_keys: o.experiments ? o.experiments.map(String) : undefined };
     if (o.beforeSend) {
       try {
         e = o.beforeSend(e);
