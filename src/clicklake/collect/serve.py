@@ -7,8 +7,8 @@ process; the stream takes appends from several processes at once.
 
 The parent binds the port, then supervises with uvicorn's multi-worker mode: a
 worker that dies is replaced, SIGHUP replaces them one by one. Each worker builds
-its app with `worker_app` and opens its own stream and metadata handles (a SQLite
-connection cannot cross a fork); they are closed when the worker stops. SIGINT or
+its app with `worker_app` and opens its own stream and metadata handles (workers are
+spawned, fresh processes: nothing open is shared); they are closed when it stops. SIGINT or
 SIGTERM: the workers stop accepting, finish the requests in flight (a 200 is only
 ever sent after its durable append) and close their handles; then the parent
 exits 0. A worker that cannot start stops the whole command with an error.
