@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
     from clicklake.load import Loader, LoadStats
+    from clicklake.transform import TransformReport
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +123,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     maintain.add_argument("--format", choices=("table", "json"), default="table", help="output format of the report")
     maintain.set_defaults(func=_maintain)
+
+    transform = commands.add_parser(
+        "transform",
+        help="build the silver and gold tables from bronze.events",
+        description=(
+            "Run the SQL models from bronze.events to the silver and gold tables (sessions, segments, funnels, "
+            "affiliate clicks, orders, daily KPIs). A run rebuilds only the event days that changed since the last "
+            "one, and the days around them that sessions reach; data-quality checks run before each table is "
+            "published, and a failed blocking check leaves the previous snapshot published. Without --once it "
+            "then keeps running every transform.interval_s seconds (as 'clicklake up' does) until Ctrl-C or "
+            "SIGTERM. With --once it runs once, prints a report and exits (1 when a check blocked it)."
+        ),
+    )
+    transform.add_argument("--once", action="store_true", help="run once, then exit")
+    transform.add_argument("--full-refresh", action="store_true", help="rebuild every table from all of bronze.events")
+    transform.add_argument(
+        "--from",
+        dest="from_day",
+        metavar="DATE",
+        type=_day,
+        help="rebuild the event days from DATE (YYYY-MM-DD, UTC) on, with --to",
+    )
+    transform.add_argument("--to", dest="to_day", metavar="DATE", type=_day, help="the last event day to rebuild")
+    transform.add_argument("--format", choices=("table", "json"), default="table", help="output format of the report")
+    transform.set_defaults(func=_transform)
 
     load = commands.add_parser(
         "load",
@@ -365,6 +391,60 @@ def _maintain(args: argparse.Namespace, settings: Settings) -> int:
         print(f"stream: {trimmed.records} records ({trimmed.bytes} bytes) past retention removed")
         print(f"salts of cookieless visitor ids destroyed (older than 48 h): {', '.join(destroyed) or 'none'}")
     return 0
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-22") from None
+
+
+def _transform(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.transform import transformer_from_settings
+
+    if (args.from_day is None) != (args.to_day is None):
+        raise InputError("--from and --to go together: give both days (the same one for a single day).")
+    between = (args.from_day, args.to_day) if args.from_day is not None else None
+    if between is not None and between[0] > between[1]:
+        raise InputError(f"--from {between[0]} is after --to {between[1]}.")
+    if between is not None and args.full_refresh:
+        raise InputError("--full-refresh rebuilds every day; leave out --from and --to, or --full-refresh.")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    transformer = transformer_from_settings(settings, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    report = transformer.run(full_refresh=args.full_refresh, between=between)
+    _print_transform(report, args.format)
+    interval = settings.transform.interval_s
+    if args.once or interval <= 0:
+        return 1 if report.outcome == "blocked" else 0
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"running every {interval:g} s; Ctrl-C or SIGTERM stops", file=sys.stderr)
+    while not stop.wait(interval):
+        _print_transform(transformer.run(), args.format)
+    return 0
+
+
+def _print_transform(report: TransformReport, fmt: str) -> None:
+    if fmt == "json":
+        print(msgspec.json.encode(report).decode(), flush=True)
+        return
+    if report.mode in ("up_to_date", "busy"):
+        why = "nothing new in bronze.events" if report.mode == "up_to_date" else "another run holds the lock"
+        print(f"{report.mode.replace('_', ' ')}: {why}", flush=True)
+        return
+    days = f"{len(report.days)} event days" if len(report.days) != 1 else "1 event day"
+    state = "gold published" if report.outcome == "published" else f"BLOCKED: {report.blocked}"
+    print(f"{report.mode} run {report.run_id}: {days} in {report.seconds:.1f} s; {state}")
+    for table, rows in report.rows.items():
+        print(f"  {table:<28} {rows:>12,} rows")
+    failed = [c for c in report.checks if not c.passed]
+    passed = len(report.checks) - len(failed)
+    print(f"checks: {passed} passed, {len(failed)} failed")
+    for c in failed:
+        print(f"  {c.severity:<5} {c.table} {c.name}: {c.failing} ({c.detail})")
+    sys.stdout.flush()
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:

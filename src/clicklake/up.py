@@ -94,6 +94,31 @@ async def _maintain_periodically(settings: Settings, loader: Loader, metadata: M
         )
 
 
+async def _transform_periodically(settings: Settings, app: Starlette) -> None:
+    """Every `transform.interval_s`, from start-up on: rebuild the silver and gold days that new bronze data touched.
+
+    Its series join the collector's on `/metrics`. A run still going when the interval ends
+    delays the next one; one blocked by a failed check is logged, and the next run tries again.
+    """
+    from clicklake.transform import TransformMetrics, transformer_from_settings
+
+    interval = settings.transform.interval_s
+    if interval <= 0:
+        return
+    transformer = transformer_from_settings(settings, metrics=TransformMetrics(app.state.metrics.registry))
+    while True:
+        try:
+            report = await asyncio.to_thread(transformer.run, wait=False)
+        except Exception:
+            log.exception("the transform failed; it runs again in %.0f s", interval)
+        else:
+            if report.outcome == "blocked":
+                log.warning("transform: %s", report.blocked)
+            elif report.outcome == "published":
+                log.info("transform: %d event days rebuilt in %.1f s", len(report.days), report.seconds)
+        await asyncio.sleep(interval)
+
+
 async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -> None:
     """Demo traffic (`clicklake.demo`) in a thread of its own, once the server answers."""
     from clicklake import demo
@@ -139,6 +164,7 @@ async def _serve(
     loader_stop = threading.Event()
     loading = asyncio.create_task(asyncio.to_thread(loader.run_supervised, loader_stop), name="loader")
     maintaining = asyncio.create_task(_maintain_periodically(settings, loader, metadata), name="maintenance")
+    transforming = asyncio.create_task(_transform_periodically(settings, app), name="transform")
     serving = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     announcing = asyncio.create_task(_announce(server, settings), name="announce")
     demo_stop = threading.Event()  # the demo stops before the server, so that no request of it is cut off
@@ -155,6 +181,7 @@ async def _serve(
         stopping.cancel()
         announcing.cancel()
         maintaining.cancel()
+        transforming.cancel()
         demo_stop.set()
         await asyncio.gather(demoing, return_exceptions=True)
         server.should_exit = True

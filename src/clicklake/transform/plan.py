@@ -9,8 +9,9 @@ failed check) is redone from where every table agrees.
 Changed days come from sequence numbers, which outlive the snapshots the loader expires
 every minute: a data file of the current bronze snapshot whose data sequence number is
 above the watermark was added since, and the UTC days of its `ts` values are the days to
-rebuild. Files written by compaction hold rows already seen and are skipped when the
-snapshot that wrote them is still known. Files removed since the watermark (by a delete,
+rebuild. Files written by compaction hold rows already seen and are skipped while the
+snapshot that wrote them is still known (a run that finds nothing else moves the watermark
+past them, with a snapshot that changes no data). Files removed since the watermark (by a delete,
 not by compaction) are found in the snapshots still kept, by their `ts` bounds; a delete
 whose snapshot is gone is not seen, so whatever deletes rows from bronze (an erasure)
 must ask for its days to be rebuilt (`clicklake transform --from D --to D`).

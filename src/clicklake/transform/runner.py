@@ -27,7 +27,6 @@ import logging
 import shutil
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -156,9 +155,10 @@ class Transformer:
         self.models = fingerprint(msgspec.json.encode(read, order="sorted").decode())
 
     def _say(self, message: str) -> None:
-        log.info("%s", message)
         if self.progress is not None:
             self.progress(message)
+        else:
+            log.info("%s", message)
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -220,11 +220,15 @@ class Transformer:
                 days = days_of(
                     con, bronze, added_files(bronze, snapshot, since), removed_files(bronze, snapshot, since)
                 )
-                if not days:  # only compaction since: nothing to rebuild
+                target = Watermark(snapshot.sequence_number or 0, snapshot.snapshot_id, self.models)
+                if not days:
+                    # only compaction since: nothing to rebuild, but the watermark moves on, or the
+                    # compacted files would look new once the loader has expired compaction's snapshot
+                    for name in (*SILVER, *GOLD):
+                        self._advance(tables[name], target.properties(report.run_id))
                     report.mode = report.outcome = "up_to_date"
                     return
                 report.mode = "incremental"
-                target = Watermark(snapshot.sequence_number or 0, snapshot.snapshot_id, self.models)
             report.days = sorted(days)
             self._say(f"{report.mode} run {report.run_id}: {_describe_days(days)} of bronze.events to rebuild")
             props = target.properties(report.run_id) if target is not None else {}
@@ -420,17 +424,29 @@ class Transformer:
             raise _Blocked(f"{', '.join(tables)} not published (the previous snapshot stays): {names}")
 
     def _publish(self, report: TransformReport, built: _Built, props: dict[str, str]) -> None:
-        """One commit: drop the rebuilt partitions, add the new files, record the watermark."""
-        tx = built.table.transaction()
-        with warnings.catch_warnings():
-            # a first build, or days that had no rows before, match nothing: that is fine
-            warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-            tx.delete(delete_filter=built.replace, snapshot_properties=props)
-        with tx.update_snapshot(snapshot_properties=props).fast_append() as append:
+        """One snapshot: the files of the rebuilt partitions out, the new files in, the watermark in its summary.
+
+        Every table is partitioned by what a run rebuilds (the day, or the segment for
+        silver.user_segments, which is rebuilt whole), so whole files go: nothing is rewritten.
+        """
+        table = built.table
+        old = [task.file for task in table.scan(row_filter=built.replace).plan_files()]
+        tx = table.transaction()
+        with tx.update_snapshot(snapshot_properties=props).overwrite() as replace:
+            for data_file in old:
+                replace.delete_data_file(data_file)
             for data_file in built.files:
-                append.append_data_file(data_file)
+                replace.append_data_file(data_file)
         tx.commit_transaction()
         report.rows[built.identifier] = built.rows
+
+    @staticmethod
+    def _advance(table: Table, props: dict[str, str]) -> None:
+        """A snapshot that changes no data and records a newer watermark."""
+        tx = table.transaction()
+        with tx.update_snapshot(snapshot_properties=props).overwrite():
+            pass
+        tx.commit_transaction()
 
     def _freshness(self, bronze: Table) -> CheckResult:
         snapshot = bronze.current_snapshot()
