@@ -266,7 +266,8 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
         ]
     metrics = Metrics()
     routes.append(Route("/metrics", metrics.render, methods=["GET"]))
-    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)])
+    direct = {("POST", "/v1/events"): post_events} if stream is not None and metadata is not None else {}
+    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics, direct=direct)])
     app.state.metrics = metrics
     app.state.last_refusal = 0.0
     app.state.settings = settings

@@ -377,10 +377,12 @@ async def admit(
             state.last_refusal = time.monotonic()
             raise
         state.last_refusal = 0.0
-    metrics.events.labels("accepted").inc(outcome.accepted - outcome.consent_denied)
-    metrics.events.labels("rejected").inc(len(outcome.rejected))
-    metrics.events.labels("consent_denied").inc(outcome.consent_denied)
-    metrics.rejected([r.error for r in outcome.rejected])
+    metrics.accepted.inc(outcome.accepted - outcome.consent_denied)
+    if outcome.rejected:
+        metrics.rejected_events.inc(len(outcome.rejected))
+        metrics.rejected([r.error for r in outcome.rejected])
+    if outcome.consent_denied:
+        metrics.consent_denied.inc(outcome.consent_denied)
     if outcome.consent_denied:
         await anyio.to_thread.run_sync(state.metadata.add_consent_denied, site.site_id, day, outcome.consent_denied)
     return outcome
