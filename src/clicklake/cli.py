@@ -401,8 +401,6 @@ def _day(value: str) -> date:
 
 
 def _transform(args: argparse.Namespace, settings: Settings) -> int:
-    from clicklake.transform import transformer_from_settings
-
     if (args.from_day is None) != (args.to_day is None):
         raise InputError("--from and --to go together: give both days (the same one for a single day).")
     between = (args.from_day, args.to_day) if args.from_day is not None else None
@@ -410,6 +408,8 @@ def _transform(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"--from {between[0]} is after --to {between[1]}.")
     if between is not None and args.full_refresh:
         raise InputError("--full-refresh rebuilds every day; leave out --from and --to, or --full-refresh.")
+    from clicklake.transform import transformer_from_settings
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     transformer = transformer_from_settings(settings, progress=lambda line: print(line, file=sys.stderr, flush=True))
     report = transformer.run(full_refresh=args.full_refresh, between=between)
