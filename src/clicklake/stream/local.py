@@ -24,7 +24,9 @@ Concurrency: any number of processes may append and read at once. An append is o
 `BEGIN IMMEDIATE` transaction (SQLite's single writer lock, waited for up to `busy_timeout`
 seconds), so offsets are allocated without gaps or duplicates. Durability: WAL with
 `synchronous=NORMAL` survives a killed process; `fsync=True` uses `synchronous=FULL`,
-which also survives a power loss, at the cost of an fsync per append.
+which also survives a power loss, at the cost of an fsync per append. The WAL is copied
+into the database (a checkpoint, with its fsync) by the consumer that commits offsets,
+without blocking appenders, so an append seldom waits for one.
 
 Backpressure: a partition's unread part is everything after its slowest consumer
 group's committed offset (everything retained when no group has committed there).
@@ -70,6 +72,12 @@ from clicklake.stream.base import (
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
 
 DB_NAME: Final = "stream.sqlite3"
+#: WAL pages (4 KB) after which a committing connection copies the WAL into the database
+#: itself. SQLite's default of 1,000 made appends under load stall for a checkpoint's fsync
+#: several times a second; readers that commit offsets (the loader) checkpoint instead,
+#: at most every `CHECKPOINT_INTERVAL_S`, and this is the backstop when none runs.
+AUTOCHECKPOINT_PAGES: Final = 16_384
+CHECKPOINT_INTERVAL_S: Final = 1.0
 FORMAT_VERSION: Final = 1
 DEFAULT_PARTITIONS: Final = 4
 DEFAULT_MAX_BYTES: Final = 1 << 30
@@ -203,6 +211,7 @@ class LocalStream:
         except (OSError, sqlite3.Error) as exc:
             raise StreamUnavailableError(f"cannot open the stream at {self.path}: {exc}") from exc
         self._con: sqlite3.Connection | None = con
+        self._checkpointed = 0.0
         deadline = time.monotonic() + busy_timeout
         try:
             while True:
@@ -211,6 +220,7 @@ class LocalStream:
                     # timeout, so processes creating the same stream at once retry here.
                     con.execute("PRAGMA journal_mode=WAL")
                     con.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+                    con.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
                     self._n, self._id = self._init_schema(con, partitions, new_partitions)
                     break
                 except sqlite3.OperationalError:
@@ -418,6 +428,18 @@ class LocalStream:
                 "updated_ts = excluded.updated_ts",
                 (group, partition, offset, bytes_at, _now_ms()),
             )
+
+        if time.monotonic() - self._checkpointed >= CHECKPOINT_INTERVAL_S:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database without blocking appenders (PASSIVE), so appends rarely pay for it."""
+        self._checkpointed = time.monotonic()
+        try:
+            with self._lock:
+                self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error:
+            pass  # a busy database: the next commit tries again, and appends checkpoint past the backstop
 
     def committed(self, group: str, partition: int) -> int:
         """The next offset `group` reads in `partition`; 0 when it never committed."""
