@@ -92,15 +92,26 @@ async def _read_body(request: Request, limits: Limits) -> bytes:
             raise BadRequest(400, f"Content-Length {declared!r} is not a number")
         if int(declared) > limit:
             raise BadRequest(413, f"the body is {declared} bytes; at most {limit}")
-    body = bytearray()
+    # Most bodies arrive with their headers, in the first message: taken without a timer.
+    message = await request.receive()
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnect()
+    body = bytearray(message.get("body", b""))
+    more = message.get("more_body", False)
     try:
-        async with asyncio.timeout(limits.body_timeout_s):
-            async for chunk in request.stream():
-                body += chunk
+        async with asyncio.timeout(limits.body_timeout_s if more else None):
+            while more:
                 if len(body) > limit:
                     raise BadRequest(413, f"the body is more than {limit} bytes")
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
     except TimeoutError:
         raise BadRequest(408, f"the body did not arrive within {limits.body_timeout_s:g} s") from None
+    if len(body) > limit:
+        raise BadRequest(413, f"the body is more than {limit} bytes")
     return inflate(bytes(body), request.headers.get("content-encoding", ""), limits.max_inflated_bytes)
 
 
