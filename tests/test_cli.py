@@ -15,7 +15,21 @@ import httpx
 from clicklake import __version__
 from clicklake.schema import json_schema
 
-SUBCOMMANDS = ("up", "config", "schema", "query", "maintain", "load", "stream", "quarantine", "sites", "links")
+SUBCOMMANDS = (
+    "up",
+    "collect",
+    "config",
+    "schema",
+    "query",
+    "maintain",
+    "transform",
+    "load",
+    "stream",
+    "quarantine",
+    "sites",
+    "links",
+    "demo",
+)
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 Up = Callable[..., tuple[subprocess.Popen[str], str]]
