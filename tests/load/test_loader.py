@@ -102,6 +102,22 @@ def test_duplicates_within_the_window_are_dropped_even_after_a_restart(
     assert len(ids(catalog)) == 13
 
 
+def test_the_window_read_back_at_a_restart_outlives_the_first_commit(
+    stream: Stream, catalog: Any, tmp_path: Path
+) -> None:
+    """The collectors' clock (ingest_ts) hours ahead of the loader's: the keys read back still count."""
+    ahead = int(time.time() * 1000) + 6 * 3_600_000
+    first = records(10, ingest_ts=ahead)
+    append(stream, first)
+    make_loader(stream, catalog, tmp_path).drain()
+    restarted = make_loader(stream, catalog, tmp_path, flush_records=5)
+    append(stream, records(5, prefix="new", ingest_ts=ahead))
+    append(stream, first[:2])  # retries, in the batch after the restart's first commit
+    stats = restarted.drain()
+    assert (stats.events, stats.duplicates) == (5, 2)
+    assert len(ids(catalog)) == 15
+
+
 def test_files_are_partitioned_and_sorted_by_site_then_time(stream: Stream, catalog: Any, tmp_path: Path) -> None:
     append(stream, records(90, sites=2))
     make_loader(stream, catalog, tmp_path).drain()

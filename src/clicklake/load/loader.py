@@ -373,7 +373,10 @@ class Loader:
         )
         recent = scan.to_arrow()
         if recent.num_rows:
-            self._seen_batches.append((snapshot.timestamp_ms, self._keys(recent)))
+            # keyed by the rows' own newest ingest_ts, as `_remember` keys every later batch: the
+            # snapshot's time is the loader's clock, and a collector's clock ahead of it made the
+            # first commit after a restart evict these keys at once
+            self._seen_batches.append((pc.max(recent["ingest_ts"]).as_py(), self._keys(recent)))
             self._seen.update(dict.fromkeys(self._seen_batches[-1][1]))
             log.info("duplicate window: %d recent events read back from %s", recent.num_rows, BRONZE_EVENTS)
 
