@@ -25,7 +25,7 @@ import msgspec
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 
 from clicklake.errors import ClicklakeError
 
@@ -99,12 +99,14 @@ def register_view(
     *,
     row_filter: BooleanExpression | None = None,
     snapshot_id: int | None = None,
+    tasks: list[FileScanTask] | None = None,
 ) -> list[str]:
     """Create (or replace) the view `schema_name.name` over a snapshot of the table; return the files it reads.
 
     The snapshot is the current one unless `snapshot_id` names another. With a `row_filter`
     the view reads only the data files whose partition values and column bounds may hold
-    matching rows; a query must still filter the rows of those files itself.
+    matching rows; a query must still filter the rows of those files itself. `tasks`, when
+    given, are that scan's planned files (a caller that planned them already saves the work).
     """
     view = f"{_ident(schema_name)}.{_ident(name)}"
     empty_name = f"__empty_{schema_name}_{name}"
@@ -112,7 +114,8 @@ def register_view(
     # An empty table of the current schema gives the view every column, with the
     # Iceberg types, even before any data file has it (a new column, no data yet).
     con.register(empty_name, table.schema().as_arrow().empty_table())
-    tasks = list(scan.plan_files())
+    if tasks is None:
+        tasks = list(scan.plan_files())
     if any(task.delete_files for task in tasks):
         # Row-level deletes written by another engine: let pyiceberg apply them.
         rows_name = f"__rows_{schema_name}_{name}"

@@ -40,7 +40,7 @@ from pyiceberg.expressions import (
 )
 from pyiceberg.expressions.literals import literal
 from pyiceberg.manifest import DataFile, ManifestEntryStatus
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation, Snapshot
 from pyiceberg.types import TimestamptzType
 
@@ -164,6 +164,63 @@ def days_of(
         first, last = bounds
         days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
     return days
+
+
+def spanned_days(bronze: Table, snapshot: Snapshot) -> set[date]:
+    """Every day within some data file's `ts` bounds: all the days of the snapshot (and maybe a few empty ones).
+
+    From the manifests alone; a full refresh rebuilds these days, and an empty one is harmless.
+    """
+    ts_id = bronze.schema().find_field("ts").field_id
+    days: set[date] = set()
+    for task in bronze.scan(snapshot_id=snapshot.snapshot_id).plan_files():
+        bounds = _bounds(task.file, ts_id)
+        if bounds is None:
+            raise ValueError(f"{task.file.file_path} of bronze.events has no ts bounds")
+        first, last = bounds
+        days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    return days
+
+
+def bronze_filter(days: Iterable[date]) -> BooleanExpression:
+    """The bronze rows of `days`, with a bound on `ingest_dt` that lets planning skip old partitions.
+
+    The contract refuses a `ts` more than 24 hours ahead of its arrival, so an event of day D
+    was ingested on day D - 1 or later.
+    """
+    ordered = sorted(set(days))
+    if not ordered:
+        return AlwaysFalse()
+    since = (ordered[0] - timedelta(days=1)).isoformat()
+    return And(ts_filter(ordered), GreaterThanOrEqual(term=Reference("ingest_dt"), value=literal(since)))
+
+
+def day_counts(
+    con: duckdb.DuckDBPyConnection, bronze: Table, tasks: Iterable[FileScanTask], days: set[date]
+) -> dict[date, int]:
+    """Rows of bronze.events per UTC day of `ts`, for `days`, among the planned `tasks`: from the manifests'
+    record counts where a file holds one day only, by reading `ts` of the files that span days."""
+    ts_id = bronze.schema().find_field("ts").field_id
+    counts: dict[date, int] = dict.fromkeys(days, 0)
+    to_read: list[str] = []
+    for task in tasks:
+        if task.delete_files:
+            raise TerminalError(
+                f"{task.file.file_path} of bronze.events has row-level deletes, which the transform does not read"
+            )
+        bounds = _bounds(task.file, ts_id)
+        if bounds is not None and bounds[0] == bounds[1]:
+            if bounds[0] in counts:
+                counts[bounds[0]] += task.file.record_count
+        else:
+            to_read.append(local_path(task.file.file_path))
+    if to_read:
+        listing = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in to_read) + "]"
+        rows = con.execute(f"SELECT CAST(ts AS DATE), count(*) FROM read_parquet({listing}) GROUP BY 1").fetchall()
+        for day, n in rows:
+            if day in counts:
+                counts[day] += int(n)
+    return counts
 
 
 def local_path(location: str) -> str:

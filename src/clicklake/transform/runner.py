@@ -23,11 +23,12 @@ days without moving the watermark.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import DataFile
-from pyiceberg.table import Table, _parquet_files_to_data_files
+from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from clicklake.config import SegmentRule, TransformSettings
@@ -55,14 +56,16 @@ from clicklake.transform.plan import (
     Watermark,
     added_files,
     around,
+    bronze_filter,
+    day_counts,
     day_filter,
     days_of,
     local_path,
     removed_files,
-    ts_filter,
+    spanned_days,
     watermark_of,
 )
-from clicklake.transform.sql import cast_select, copy_to_parquet, fingerprint, ident, model_sql, text
+from clicklake.transform.sql import cast_select, copy_to_parquet, data_files, fingerprint, ident, model_sql, text
 from clicklake.transform.tables import (
     GOLD,
     GOLD_DQ_RESULTS,
@@ -105,6 +108,8 @@ class TransformReport(msgspec.Struct, kw_only=True):
     blocked: str | None = None
     #: Age of the oldest bronze commit not yet in gold after this run, in seconds.
     lag_s: float = 0.0
+    #: Seconds spent per step: planning, building each table, checks, commits.
+    timings: dict[str, float] = msgspec.field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +126,15 @@ class _Built:
     @property
     def rows(self) -> int:
         return sum(f.record_count for f in self.files)
+
+
+@contextlib.contextmanager
+def _timed(report: TransformReport, step: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        report.timings[step] = report.timings.get(step, 0.0) + time.monotonic() - started
 
 
 class _Blocked(Exception):
@@ -193,6 +207,7 @@ class Transformer:
         marks = {name: watermark_of(tables[name]) for name in (*SILVER, *GOLD)}
         known = [m for m in marks.values() if m is not None]
         since = min((m.sequence_number for m in known), default=None)
+        planning = time.monotonic()
         scratch = self.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         con = self._connect(scratch)
@@ -209,8 +224,7 @@ class Transformer:
                     report.mode = report.outcome = "up_to_date"
                     return
                 report.mode = "full"
-                register_view(con, "bronze", "events", bronze, snapshot_id=snapshot.snapshot_id)
-                days = {row[0] for row in con.execute("SELECT DISTINCT CAST(ts AS DATE) FROM bronze.events").fetchall()}
+                days = spanned_days(bronze, snapshot)
                 target = Watermark(snapshot.sequence_number or 0, snapshot.snapshot_id, self.models)
             else:
                 assert since is not None
@@ -230,6 +244,7 @@ class Transformer:
                     return
                 report.mode = "incremental"
             report.days = sorted(days)
+            report.timings["plan"] = time.monotonic() - planning
             self._say(f"{report.mode} run {report.run_id}: {_describe_days(days)} of bronze.events to rebuild")
             props = target.properties(report.run_id) if target is not None else {}
             stale = [name for name, m in marks.items() if m is not None and m.models != self.models]
@@ -253,8 +268,9 @@ class Transformer:
                 report.outcome = "blocked"
                 report.blocked = str(exc)
                 self._say(f"blocked: {exc}")
-            self._write_results(tables[GOLD_DQ_RESULTS], report)
-            self._cap_snapshots(tables[name] for name in (*SILVER, *GOLD, GOLD_DQ_RESULTS))
+            with _timed(report, "results and expiry"):
+                self._write_results(tables[GOLD_DQ_RESULTS], report)
+                self._cap_snapshots(tables[name] for name in (*SILVER, *GOLD, GOLD_DQ_RESULTS))
             report.lag_s = self._lag(bronze, tables[GOLD_KPI_DAILY])
         finally:
             con.close()
@@ -279,25 +295,34 @@ class Transformer:
         everything = AlwaysTrue()
 
         # 1. silver.events
-        register_view(
-            con, "bronze", "events", bronze, snapshot_id=snapshot_id, row_filter=everything if full else ts_filter(days)
-        )
+        wanted = everything if full else bronze_filter(days)
+        tasks = list(bronze.scan(row_filter=wanted, snapshot_id=snapshot_id).plan_files())
+        register_view(con, "bronze", "events", bronze, snapshot_id=snapshot_id, row_filter=wanted, tasks=tasks)
         self._scope(con, days)
-        events = self._build(con, tables, SILVER_EVENTS, model_sql("silver_events"), everything if full else None, days)
-        con.execute("CREATE OR REPLACE TEMP TABLE filtered_events AS " + model_sql("silver_events_filtered"))
+        events = self._build(
+            con, report, tables, SILVER_EVENTS, model_sql("silver_events"), everything if full else None, days
+        )
+        with _timed(report, "silver.events filtered"):
+            con.execute("CREATE OR REPLACE TEMP TABLE filtered_events AS " + model_sql("silver_events_filtered"))
+        with _timed(report, "bronze counts"):
+            counts = day_counts(con, bronze, tasks, days)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE bronze_day_counts AS "
+                "SELECT CAST(unnest($days) AS DATE) AS day, CAST(unnest($counts) AS BIGINT) AS n",
+                {"days": list(counts), "counts": list(counts.values())},
+            )
         self._view_new(con, "new_silver_events", events)
         self._check(report, con, dq.silver_events_checks(), [events])
         self._publish(report, events, props)
         register_view(con, "silver", "events", events.table, row_filter=everything if full else day_filter(context))
 
         # 2. silver.sessions
-        started = time.monotonic()
         self._scope(con, sessionised)
-        con.execute("CREATE OR REPLACE TEMP TABLE session_events AS " + model_sql("_session_events"))
-        log.debug("sessions assigned in %.2f s", time.monotonic() - started)
+        with _timed(report, "session assignment"):
+            con.execute("CREATE OR REPLACE TEMP TABLE session_events AS " + model_sql("_session_events"))
         self._scope(con, sessions)
         built = self._build(
-            con, tables, SILVER_SESSIONS, model_sql("silver_sessions"), everything if full else None, sessions
+            con, report, tables, SILVER_SESSIONS, model_sql("silver_sessions"), everything if full else None, sessions
         )
         self._view_new(con, "new_silver_sessions", built)
         self._check(report, con, dq.silver_sessions_checks(), [built])
@@ -319,7 +344,9 @@ class Transformer:
             funnel_days |= changed
             if changed - sessions:
                 self._say(f"segments changed for sessions of {_describe_days(changed - sessions)} more")
-        segments = self._build(con, tables, SILVER_USER_SEGMENTS, "SELECT * FROM new_user_segments", everything, None)
+        segments = self._build(
+            con, report, tables, SILVER_USER_SEGMENTS, "SELECT * FROM new_user_segments", everything, None
+        )
         self._check(report, con, dq.user_segments_checks(self.settings.segments), [segments])
         self._publish(report, segments, props)
         register_view(con, "silver", "user_segments", segments.table)
@@ -328,7 +355,13 @@ class Transformer:
         self._scope(con, funnel_days)
         gold = [
             self._build(
-                con, tables, GOLD_FACT_FUNNEL, model_sql("gold_fact_funnel"), everything if full else None, funnel_days
+                con,
+                report,
+                tables,
+                GOLD_FACT_FUNNEL,
+                model_sql("gold_fact_funnel"),
+                everything if full else None,
+                funnel_days,
             )
         ]
         self._scope(con, sessions)
@@ -337,7 +370,9 @@ class Transformer:
             (GOLD_FACT_ORDERS, "gold_fact_orders"),
             (GOLD_KPI_DAILY, "gold_kpi_daily"),
         ):
-            gold.append(self._build(con, tables, name, model_sql(model), everything if full else None, sessions))
+            gold.append(
+                self._build(con, report, tables, name, model_sql(model), everything if full else None, sessions)
+            )
         for built in gold:
             self._view_new(con, "new_" + built.identifier.split(".", 1)[1], built)
         self._check(report, con, dq.gold_checks(), gold)
@@ -350,6 +385,8 @@ class Transformer:
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = {text(str(scratch))}")
+        # the checks read the files a stage wrote, and bronze, again: keep their footers
+        con.execute("SET parquet_metadata_cache = true")
         for namespace in ("bronze", "silver", "gold"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {namespace}")
         gap_ms = round(self.settings.session_gap_minutes * 60_000)
@@ -366,6 +403,7 @@ class Transformer:
     def _build(
         self,
         con: duckdb.DuckDBPyConnection,
+        report: TransformReport,
         tables: dict[str, Table],
         identifier: str,
         model: str,
@@ -387,9 +425,11 @@ class Transformer:
         built.paths = sorted(str(p) for p in directory.rglob("*.parquet"))
         # the same spelling as pyiceberg's own writer: file:// and the path as it is, not percent-encoded
         scheme = "file://" if table.location().startswith("file:") else ""
-        built.files = list(_parquet_files_to_data_files(table.metadata, [scheme + p for p in built.paths], table.io))
+        built.files = data_files(table, [scheme + p for p in built.paths])
+        seconds = time.monotonic() - started
+        report.timings[identifier] = report.timings.get(identifier, 0.0) + seconds
         scope = f"{len(days)} days" if days is not None else "all"
-        self._say(f"{identifier}: {built.rows:,} rows for {scope} ({time.monotonic() - started:.2f} s)")
+        self._say(f"{identifier}: {built.rows:,} rows for {scope} ({seconds:.2f} s)")
         return built
 
     @staticmethod
@@ -410,7 +450,8 @@ class Transformer:
         pending: list[_Built],
     ) -> None:
         """Run `checks`; when a blocking one fails, remove `pending` files and stop the run."""
-        results = dq.run_checks(con, checks)
+        with _timed(report, "checks"):
+            results = dq.run_checks(con, checks)
         report.checks += results
         for r in results:
             if not r.passed:
@@ -430,14 +471,15 @@ class Transformer:
         silver.user_segments, which is rebuilt whole), so whole files go: nothing is rewritten.
         """
         table = built.table
-        old = [task.file for task in table.scan(row_filter=built.replace).plan_files()]
-        tx = table.transaction()
-        with tx.update_snapshot(snapshot_properties=props).overwrite() as replace:
-            for data_file in old:
-                replace.delete_data_file(data_file)
-            for data_file in built.files:
-                replace.append_data_file(data_file)
-        tx.commit_transaction()
+        with _timed(report, "commits"):
+            old = [task.file for task in table.scan(row_filter=built.replace).plan_files()]
+            tx = table.transaction()
+            with tx.update_snapshot(snapshot_properties=props).overwrite() as replace:
+                for data_file in old:
+                    replace.delete_data_file(data_file)
+                for data_file in built.files:
+                    replace.append_data_file(data_file)
+            tx.commit_transaction()
         report.rows[built.identifier] = built.rows
 
     @staticmethod
