@@ -11,6 +11,7 @@ or setting leaks in.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -71,9 +72,11 @@ def free_port() -> int:
 
 
 def start_server(
-    tmp_path: Path, *extra_args: str, env: Mapping[str, str] | None = None
+    tmp_path: Path, *extra_args: str, env: Mapping[str, str] | None = None, command: str = "up"
 ) -> tuple[subprocess.Popen[str], str]:
-    """Start `clicklake up --port <free port> *extra_args` and wait until /healthz answers 200.
+    """Start `clicklake <command> --port <free port> *extra_args` and wait until /healthz answers 200.
+
+    `command` is `up` (every stage) or `collect` (the collector alone).
 
     The server binds the default host, 127.0.0.1 (CLICKLAKE_* from the caller's
     environment are dropped), so `base_url` is `http://127.0.0.1:<port>`.
@@ -82,7 +85,7 @@ def start_server(
     """
     port = free_port()
     proc = subprocess.Popen(
-        [clicklake_exe(), "up", "--port", str(port), *extra_args],
+        [clicklake_exe(), command, "--port", str(port), *extra_args],
         cwd=tmp_path,
         env=clean_env(tmp_path, env),
         stdout=subprocess.PIPE,
@@ -94,7 +97,7 @@ def start_server(
     while True:
         if proc.poll() is not None:
             out, err = proc.communicate()
-            raise RuntimeError(f"clicklake up exited with {proc.returncode} before it was ready:\n{out}\n{err}")
+            raise RuntimeError(f"clicklake {command} exited with {proc.returncode} before it was ready:\n{out}\n{err}")
         try:
             # trust_env=False: a proxy from the environment must not intercept 127.0.0.1
             if httpx.get(f"{base_url}/healthz", timeout=1.0, trust_env=False).status_code == 200:
@@ -104,7 +107,7 @@ def start_server(
         if time.monotonic() > deadline:
             proc.kill()
             out, err = proc.communicate()
-            raise RuntimeError(f"clicklake up was not ready within {READY_TIMEOUT} s:\n{out}\n{err}")
+            raise RuntimeError(f"clicklake {command} was not ready within {READY_TIMEOUT} s:\n{out}\n{err}")
         time.sleep(0.1)
 
 
@@ -123,6 +126,17 @@ def stop_server(
         proc.communicate()
         raise
     return proc.returncode, out, err
+
+
+@contextlib.contextmanager
+def serving(root: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """`clicklake up` in `root` for the `with` block (its base URL); it must then stop cleanly with exit 0."""
+    proc, base = start_server(root, env=env)
+    try:
+        yield base
+    finally:
+        code, _, err = stop_server(proc)
+        assert code == 0, err
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
-from conftest import start_server, stop_server
+from conftest import serving
 from samples import EVENTS, wait_rows
 
 Site = tuple[str, str, str, Path]
@@ -30,12 +30,8 @@ UA = (
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """One `clicklake up` for the module (it takes seconds to start); yields (base URL, its directory)."""
     root = tmp_path_factory.mktemp("collector")
-    proc, base = start_server(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"})
-    try:
+    with serving(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"}) as base:
         yield base, root
-    finally:
-        code, _, err = stop_server(proc)
-        assert code == 0, err
 
 
 @pytest.fixture

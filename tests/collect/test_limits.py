@@ -38,16 +38,18 @@ def _post(base: str, key: str, body: bytes, **headers: str) -> httpx.Response:
 
 
 def test_rate_limits_answer_429_with_retry_after_and_store_nothing(tmp_path: Path) -> None:
+    # buckets of 4 requests and 20 events that refill slowly (0.2 requests/s, 1 event/s), so
+    # the seconds this test takes on a busy machine cannot refill what it spends
     env = {
-        "CLICKLAKE_COLLECT__RATE_PER_IP": "2",
-        "CLICKLAKE_COLLECT__RATE_PER_SITE": "10",
-        "CLICKLAKE_COLLECT__RATE_BURST_S": "2",
+        "CLICKLAKE_COLLECT__RATE_PER_IP": "0.2",
+        "CLICKLAKE_COLLECT__RATE_PER_SITE": "1",
+        "CLICKLAKE_COLLECT__RATE_BURST_S": "20",
         "CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2",
     }
     proc, base = start_server(tmp_path, env=env)
     try:
         key, site = _site(tmp_path / "data")
-        # per site: a bucket of 20 events; 15 pass, the next 15 do not fit
+        # per site: a bucket of 20 events; 15 pass, the next 15 do not fit (for another 10 s)
         assert _post(base, key, _events(15, "/a")).status_code == 200
         limited = _post(base, key, _events(15, "/b"), **{"x-forwarded-for": "198.51.100.7"})
         assert limited.status_code == 429

@@ -13,19 +13,15 @@ import pytest
 from clicklake.collect.links import PIXEL
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
-from conftest import start_server, stop_server
+from conftest import serving
 from samples import wait_rows
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("links")
-    proc, base = start_server(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"})
-    try:
+    with serving(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"}) as base:
         yield base, root / "data"
-    finally:
-        code, _, err = stop_server(proc)
-        assert code == 0, err
 
 
 def test_affiliate_link_records_the_click_with_its_payout(running: tuple[str, Path]) -> None:

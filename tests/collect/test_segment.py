@@ -17,7 +17,7 @@ from segment.analytics import Client
 from clicklake.collect import segment
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
-from conftest import start_server, stop_server
+from conftest import serving
 from samples import wait_rows
 
 Site = tuple[str, str, str, Path]
@@ -26,12 +26,8 @@ Site = tuple[str, str, str, Path]
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("segment")
-    proc, base = start_server(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"})
-    try:
+    with serving(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"}) as base:
         yield base, root
-    finally:
-        code, _, err = stop_server(proc)
-        assert code == 0, err
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import READY_TIMEOUT, clean_env, clicklake_exe, free_port, stop_server
+from conftest import READY_TIMEOUT, start_server, stop_server
 from samples import EVENTS, wait_rows
 
 Collector = tuple[subprocess.Popen[str], str]
@@ -49,30 +49,9 @@ def collect(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
     started: list[subprocess.Popen[str]] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> Collector:
-        port = free_port()
-        proc = subprocess.Popen(
-            [clicklake_exe(), "collect", "--port", str(port), *args],
-            cwd=tmp_path,
-            env=clean_env(tmp_path, env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc, url = start_server(tmp_path, *args, env=env, command="collect")
         started.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                out, err = proc.communicate()
-                raise RuntimeError(f"clicklake collect exited with {proc.returncode}:\n{out}\n{err}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1.0, trust_env=False).status_code == 200:
-                    return proc, url
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"clicklake collect was not ready within {READY_TIMEOUT} s")
-            time.sleep(0.1)
+        return proc, url
 
     yield start
     for proc in started:

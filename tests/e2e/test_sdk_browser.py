@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
-from conftest import start_server, stop_server
+from conftest import serving as serving_clicklake
 from samples import wait_rows
 
 pytestmark = pytest.mark.browser
@@ -150,12 +150,8 @@ def serving(server: ThreadingHTTPServer) -> Iterator[None]:
 def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """One `clicklake up` for the module: (base URL, data directory)."""
     root = tmp_path_factory.mktemp("sdk")
-    proc, base = start_server(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"})
-    try:
+    with serving_clicklake(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"}) as base:
         yield base, root / "data"
-    finally:
-        code, _, err = stop_server(proc)
-        assert code == 0, err
 
 
 @pytest.fixture(scope="module")

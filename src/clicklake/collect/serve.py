@@ -29,7 +29,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 from clicklake import __version__
 from clicklake.config import Settings
 from clicklake.errors import ConfigError, TerminalError
-from clicklake.stream import Stream, open_stream
+from clicklake.stream import stream_from_settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -38,22 +38,6 @@ log = logging.getLogger("clicklake.collect")
 
 #: How long the parent waits for every worker to answer before it says it is up.
 READY_TIMEOUT_S: Final = 60.0
-
-
-def open_stream_for(settings: Settings) -> Stream:
-    """The stream the settings name, with their limits.
-
-    The same as `clicklake.load.stream_from_settings`, without importing the loader:
-    that import (pyiceberg, pyarrow) would cost each worker about 100 MB of memory.
-    """
-    s = settings.stream
-    return open_stream(
-        settings.stream_uri,
-        new_partitions=s.partitions,
-        fsync=s.fsync,
-        max_bytes=s.max_bytes,
-        max_lag_records=s.max_lag_records,
-    )
 
 
 def worker_app(settings: Settings) -> Starlette:
@@ -73,7 +57,7 @@ def worker_app(settings: Settings) -> Starlette:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
     )
     enrich.preload()
-    stream = open_stream_for(settings)
+    stream = stream_from_settings(settings)
     metadata = Metadata.open(settings)
     app = create_app(settings, stream=stream, metadata=metadata)
 
@@ -134,7 +118,7 @@ def run(settings: Settings, workers: int) -> None:
     # Created here once, so that the workers do not race to create the stream's and the
     # metadata database's tables, and a bad setting is one clear error before any spawn.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    open_stream_for(settings).close()
+    stream_from_settings(settings).close()
     Metadata.open(settings).close()
     host, port = settings.server.host, settings.server.port
     sock = _listen(host, port)

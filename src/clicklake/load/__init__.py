@@ -8,21 +8,9 @@ from clicklake.config import Settings
 from clicklake.lake.catalog import open_catalog
 from clicklake.lake.maintain import MaintainReport, maintain
 from clicklake.load.loader import GROUP, Loader, LoadStats
-from clicklake.stream import Stream, TrimResult, open_stream
+from clicklake.stream import Stream, TrimResult, stream_from_settings
 
 __all__ = ["GROUP", "LoadStats", "Loader", "loader_from_settings", "maintain_all", "stream_from_settings"]
-
-
-def stream_from_settings(settings: Settings) -> Stream:
-    """Open (or create) the stream that the settings name, with their limits."""
-    s = settings.stream
-    return open_stream(
-        settings.stream_uri,
-        new_partitions=s.partitions,
-        fsync=s.fsync,
-        max_bytes=s.max_bytes,
-        max_lag_records=s.max_lag_records,
-    )
 
 
 def loader_from_settings(settings: Settings, stream: Stream) -> Loader:

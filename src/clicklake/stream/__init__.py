@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from clicklake.errors import ConfigError
@@ -25,6 +25,9 @@ from clicklake.stream.base import (
 )
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
 
+if TYPE_CHECKING:
+    from clicklake.config import Settings
+
 __all__ = [
     "GroupStats",
     "PartitionLag",
@@ -37,6 +40,7 @@ __all__ = [
     "TrimResult",
     "open_stream",
     "partition_for",
+    "stream_from_settings",
 ]
 
 
@@ -57,3 +61,15 @@ def open_stream(uri: str | Path, **opts: Any) -> Stream:
             "use local:///path/to/dir (or a plain path) for the embedded stream"
         )
     raise ConfigError(f"stream URI {text!r}: unknown scheme {scheme!r}; use local:///path or a plain path")
+
+
+def stream_from_settings(settings: Settings) -> Stream:
+    """Open (or create) the stream that the settings name, with their limits."""
+    s = settings.stream
+    return open_stream(
+        settings.stream_uri,
+        new_partitions=s.partitions,
+        fsync=s.fsync,
+        max_bytes=s.max_bytes,
+        max_lag_records=s.max_lag_records,
+    )
