@@ -225,3 +225,20 @@ def test_compaction_and_expired_bronze_snapshots_need_no_rebuild(lake: Lake) -> 
     assert len(lake.catalog.load_table(BRONZE_EVENTS).snapshots()) == 1
     report = lake.run()
     assert (report.mode, report.days) == ("incremental", [day(2)])
+
+
+def test_maintenance_compacts_the_results_and_leaves_the_tables_as_they_were(lake: Lake) -> None:
+    lake.add(view(1))
+    lake.run()
+    lake.add(view(2))
+    lake.run()
+    results = lake.catalog.load_table("gold.dq_results")
+    assert len(list(results.scan().plan_files())) == 2  # one append per run
+    before = lake.tables()
+    report = maintain(lake.catalog, LakeSettings(), now=datetime.now(UTC) + timedelta(days=2))
+    compacted = next(t for t in report.tables if t.table == "gold.dq_results").compacted
+    assert compacted == [datetime.now(UTC).date().isoformat()]
+    assert len(list(lake.catalog.load_table("gold.dq_results").scan().plan_files())) == 1
+    # old snapshots of every table expired: each table still has its rows and its watermark
+    assert lake.tables() == before
+    assert lake.run().outcome == "up_to_date"

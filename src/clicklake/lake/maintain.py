@@ -3,7 +3,7 @@
 `maintain` runs three steps on every table of the catalog, each safe while the loader commits:
 
 1. Compaction (tables with a `Compaction` rule: `bronze.events` by ingest hour,
-   `bronze.quarantine` by day). A slice (hour or day) that closed more than
+   `bronze.quarantine` and `gold.dq_results` by day). A slice (hour or day) that closed more than
    `lake.compact_after_minutes` ago and has a partition with more than one data
    file is read, sorted, written again as one file per partition, and swapped in
    by ONE snapshot (operation `overwrite`) that deletes exactly the files read.
@@ -97,6 +97,8 @@ class Compaction:
 COMPACTIONS: Final = (
     Compaction(BRONZE_EVENTS, ("ingest_dt", "hour"), timedelta(hours=1), sort=("site_id", "ts")),
     Compaction(BRONZE_QUARANTINE, ("received_dt",), timedelta(days=1), sort=("received_ts",)),
+    # the transform appends its data-quality results at every run (clicklake.transform.tables.GOLD_DQ_RESULTS)
+    Compaction("gold.dq_results", ("run_dt",), timedelta(days=1), sort=("run_ts",)),
 )
 
 

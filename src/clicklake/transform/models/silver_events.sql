@@ -115,4 +115,3 @@ from (
         ) > 1 as is_duplicate_order
     from flat
 )
-order by site_id, session_id, ts
