@@ -95,7 +95,7 @@ async def _maintain_periodically(settings: Settings, loader: Loader, metadata: M
 
 
 async def _transform_periodically(settings: Settings, app: Starlette) -> None:
-    """Every `transform.interval_s`, from start-up on: rebuild the silver and gold days that new bronze data touched.
+    """Every `transform.interval_s`: rebuild the silver and gold days that new bronze data touched.
 
     Its series join the collector's on `/metrics`. A run still going when the interval ends
     delays the next one; one blocked by a failed check is logged, and the next run tries again.
@@ -107,6 +107,7 @@ async def _transform_periodically(settings: Settings, app: Starlette) -> None:
         return
     transformer = transformer_from_settings(settings, metrics=TransformMetrics(app.state.metrics.registry))
     while True:
+        await asyncio.sleep(interval)
         try:
             report = await asyncio.to_thread(transformer.run, wait=False)
         except Exception:
@@ -116,7 +117,6 @@ async def _transform_periodically(settings: Settings, app: Starlette) -> None:
                 log.warning("transform: %s", report.blocked)
             elif report.outcome == "published":
                 log.info("transform: %d event days rebuilt in %.1f s", len(report.days), report.seconds)
-        await asyncio.sleep(interval)
 
 
 async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -> None:

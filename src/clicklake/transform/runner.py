@@ -199,6 +199,7 @@ class Transformer:
         return report
 
     def _run(self, report: TransformReport, *, full_refresh: bool, between: tuple[date, date] | None) -> None:
+        opening = time.monotonic()
         ensure_lake_tables(self.catalog)
         tables = ensure_lake_tables(self.catalog, TABLES)
         bronze = self.catalog.load_table(BRONZE_EVENTS)
@@ -207,6 +208,7 @@ class Transformer:
         marks = {name: watermark_of(tables[name]) for name in (*SILVER, *GOLD)}
         known = [m for m in marks.values() if m is not None]
         since = min((m.sequence_number for m in known), default=None)
+        report.timings["open"] = time.monotonic() - opening
         planning = time.monotonic()
         scratch = self.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
@@ -271,7 +273,8 @@ class Transformer:
             with _timed(report, "results and expiry"):
                 self._write_results(tables[GOLD_DQ_RESULTS], report)
                 self._cap_snapshots(tables[name] for name in (*SILVER, *GOLD, GOLD_DQ_RESULTS))
-            report.lag_s = self._lag(bronze, tables[GOLD_KPI_DAILY])
+            with _timed(report, "results and expiry"):
+                report.lag_s = self._lag(bronze, tables[GOLD_KPI_DAILY])
         finally:
             con.close()
             shutil.rmtree(scratch, ignore_errors=True)
@@ -296,8 +299,9 @@ class Transformer:
 
         # 1. silver.events
         wanted = everything if full else bronze_filter(days)
-        tasks = list(bronze.scan(row_filter=wanted, snapshot_id=snapshot_id).plan_files())
-        register_view(con, "bronze", "events", bronze, snapshot_id=snapshot_id, row_filter=wanted, tasks=tasks)
+        with _timed(report, "planning scans"):
+            tasks = list(bronze.scan(row_filter=wanted, snapshot_id=snapshot_id).plan_files())
+            register_view(con, "bronze", "events", bronze, snapshot_id=snapshot_id, row_filter=wanted, tasks=tasks)
         self._scope(con, days)
         events = self._build(
             con, report, tables, SILVER_EVENTS, model_sql("silver_events"), everything if full else None, days
@@ -314,7 +318,8 @@ class Transformer:
         self._view_new(con, "new_silver_events", events)
         self._check(report, con, dq.silver_events_checks(), [events])
         self._publish(report, events, props)
-        register_view(con, "silver", "events", events.table, row_filter=everything if full else day_filter(context))
+        with _timed(report, "planning scans"):
+            register_view(con, "silver", "events", events.table, row_filter=everything if full else day_filter(context))
 
         # 2. silver.sessions
         self._scope(con, sessionised)
@@ -327,10 +332,12 @@ class Transformer:
         self._view_new(con, "new_silver_sessions", built)
         self._check(report, con, dq.silver_sessions_checks(), [built])
         self._publish(report, built, props)
-        register_view(con, "silver", "sessions", built.table)
+        with _timed(report, "planning scans"):
+            register_view(con, "silver", "sessions", built.table)
 
         # 3. silver.user_segments
-        register_view(con, "silver", "user_segments", tables[SILVER_USER_SEGMENTS])
+        with _timed(report, "planning scans"):
+            register_view(con, "silver", "user_segments", tables[SILVER_USER_SEGMENTS])
         con.execute("SET VARIABLE as_of = (SELECT max(session_end_ts) FROM silver.sessions)")
         con.execute("CREATE OR REPLACE TEMP VIEW segment_evidence AS " + segment_evidence(self.settings.segments))
         schema = _DEFS[SILVER_USER_SEGMENTS].arrow
@@ -349,7 +356,8 @@ class Transformer:
         )
         self._check(report, con, dq.user_segments_checks(self.settings.segments), [segments])
         self._publish(report, segments, props)
-        register_view(con, "silver", "user_segments", segments.table)
+        with _timed(report, "planning scans"):
+            register_view(con, "silver", "user_segments", segments.table)
 
         # 4. gold, published only when every gold check passes
         self._scope(con, funnel_days)
