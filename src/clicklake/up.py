@@ -106,6 +106,8 @@ async def _transform_periodically(settings: Settings, app: Starlette) -> None:
     if interval <= 0:
         return
     transformer = transformer_from_settings(settings, metrics=TransformMetrics(app.state.metrics.registry))
+    # the silver and gold tables exist from the start: a query of them answers 0 rows, not "no such table"
+    await asyncio.to_thread(transformer.ensure_tables)
     while True:
         await asyncio.sleep(interval)
         try:

@@ -35,7 +35,7 @@ from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE, EVENTS_SCHEM
 from clicklake.query.engine import query
 from clicklake.schema import decode_batch, to_record
 
-EVENTS_RULE, QUARANTINE_RULE = COMPACTIONS
+EVENTS_RULE, QUARANTINE_RULE = COMPACTIONS[:2]
 USER = {"consent": {"analytics": True}, "user_id_hash": "u1"}
 TYPES = ("page_view", "affiliate_click")
 #: Maintenance that expires every snapshot taken before it starts.

@@ -168,6 +168,11 @@ class Transformer:
         }
         self.models = fingerprint(msgspec.json.encode(read, order="sorted").decode())
 
+    def ensure_tables(self) -> dict[str, Table]:
+        """Create the lake's tables that are missing (bronze, silver, gold); returns the transform's."""
+        ensure_lake_tables(self.catalog)
+        return ensure_lake_tables(self.catalog, TABLES)
+
     def _say(self, message: str) -> None:
         if self.progress is not None:
             self.progress(message)
@@ -200,8 +205,7 @@ class Transformer:
 
     def _run(self, report: TransformReport, *, full_refresh: bool, between: tuple[date, date] | None) -> None:
         opening = time.monotonic()
-        ensure_lake_tables(self.catalog)
-        tables = ensure_lake_tables(self.catalog, TABLES)
+        tables = self.ensure_tables()
         bronze = self.catalog.load_table(BRONZE_EVENTS)
         snapshot = bronze.current_snapshot()
         report.bronze_snapshot_id = snapshot.snapshot_id if snapshot is not None else None
