@@ -106,8 +106,10 @@ async def _transform_periodically(settings: Settings, app: Starlette) -> None:
     if interval <= 0:
         return
     transformer = transformer_from_settings(settings, metrics=TransformMetrics(app.state.metrics.registry))
-    # the silver and gold tables exist from the start: a query of them answers 0 rows, not "no such table"
-    await asyncio.to_thread(transformer.ensure_tables)
+    try:  # the silver and gold tables exist from the start: a query of them answers 0 rows, not "no such table"
+        await asyncio.to_thread(transformer.ensure_tables)
+    except Exception:
+        log.exception("could not create the silver and gold tables yet; the first transform run tries again")
     while True:
         await asyncio.sleep(interval)
         try:
