@@ -422,7 +422,9 @@ def _transform(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(sig, lambda *_: stop.set())
     print(f"running every {interval:g} s; Ctrl-C or SIGTERM stops", file=sys.stderr)
     while not stop.wait(interval):
-        _print_transform(transformer.run(), args.format)
+        report = transformer.run()
+        if report.outcome not in ("up_to_date", "busy"):  # a quiet loop while nothing arrives
+            _print_transform(report, args.format)
     return 0
 
 
