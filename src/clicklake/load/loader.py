@@ -337,6 +337,7 @@ class Loader:
         """Rows whose key was not seen in the window nor earlier in the batch, their keys, and the count dropped."""
         if table.num_rows == 0 or self.dedup_window_ms == 0:
             return table, [], 0
+        self._evict(pc.max(table["ingest_ts"]).as_py())  # keys ingested a window before these are no match
         seen = self._seen
         batch: set[str] = set()
         keep: list[bool] = []
@@ -357,6 +358,10 @@ class Loader:
         newest = pc.max(events["ingest_ts"]).as_py()
         self._seen.update(dict.fromkeys(keys))
         self._seen_batches.append((newest, keys))
+        self._evict(newest)
+
+    def _evict(self, newest: int) -> None:
+        """Forget the batches of keys ingested more than the window before `newest`."""
         horizon = newest - self.dedup_window_ms
         while self._seen_batches and self._seen_batches[0][0] < horizon:
             for key in self._seen_batches.popleft()[1]:
