@@ -28,35 +28,17 @@ import msgspec
 import pyarrow as pa
 
 from clicklake.lake.tables import EVENTS_SCHEMA
+from clicklake.schema.arrow import duckdb_type
 from clicklake.schema.envelope import RECORD_PREFIX, Rejected, decode_payload
 from clicklake.schema.record import Record
 
 log = logging.getLogger(__name__)
 
 
-def _duck_type(t: pa.DataType) -> str:
-    """DuckDB's type for reading a JSON value into the Arrow type `t` (timestamps and dates as integers)."""
-    if pa.types.is_struct(t):
-        return "STRUCT(" + ", ".join(f'"{f.name}" {_duck_type(f.type)}' for f in t) + ")"
-    if pa.types.is_map(t):
-        return f"MAP({_duck_type(t.key_type)}, {_duck_type(t.item_type)})"
-    if pa.types.is_list(t):
-        return _duck_type(t.value_type) + "[]"
-    if pa.types.is_timestamp(t) or pa.types.is_int64(t):
-        return "BIGINT"
-    if pa.types.is_date32(t) or pa.types.is_int32(t):
-        return "INTEGER"
-    if pa.types.is_string(t):
-        return "VARCHAR"
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_float64(t):
-        return "DOUBLE"
-    raise TypeError(f"no DuckDB type for {t}")
-
-
 #: The `columns` argument of `read_json`: a DuckDB struct literal of column name → type.
-_COLUMNS: Final = "{" + ", ".join(f"'{f.name}': '{_duck_type(f.type)}'" for f in EVENTS_SCHEMA) + "}"
+_COLUMNS: Final = (
+    "{" + ", ".join(f"'{f.name}': '{duckdb_type(f.type, time_as_number=True)}'" for f in EVENTS_SCHEMA) + "}"
+)
 
 
 @contextmanager

@@ -76,3 +76,32 @@ def arrow_schema(struct: type) -> pa.Schema:
     if not isinstance(info, mi.StructType):
         raise TypeError(f"{struct!r} is not a msgspec Struct")
     return pa.schema(_fields(info))
+
+
+def duckdb_type(t: pa.DataType, *, time_as_number: bool = False) -> str:
+    """DuckDB's name for the Arrow type `t` of a lake column.
+
+    With `time_as_number`, timestamps are BIGINT (epoch ms) and dates INTEGER (epoch days),
+    as they arrive in the stream's JSON; otherwise TIMESTAMPTZ and DATE.
+    """
+    if pa.types.is_struct(t):
+        fields = ", ".join(f'"{f.name}" {duckdb_type(f.type, time_as_number=time_as_number)}' for f in t)
+        return f"STRUCT({fields})"
+    if pa.types.is_map(t):
+        key = duckdb_type(t.key_type, time_as_number=time_as_number)
+        return f"MAP({key}, {duckdb_type(t.item_type, time_as_number=time_as_number)})"
+    if pa.types.is_list(t):
+        return duckdb_type(t.value_type, time_as_number=time_as_number) + "[]"
+    if pa.types.is_timestamp(t):
+        if time_as_number:
+            return "BIGINT"
+        if t.tz is not None:
+            return "TIMESTAMPTZ"
+    if pa.types.is_date32(t):
+        return "INTEGER" if time_as_number else "DATE"
+    names = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.bool_(): "BOOLEAN"}
+    if t in names:
+        return names[t]
+    if pa.types.is_float64(t):
+        return "DOUBLE"
+    raise TypeError(f"no DuckDB type for {t}")

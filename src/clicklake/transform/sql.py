@@ -26,6 +26,8 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from pyiceberg.types import IcebergType, ListType, MapType, NestedField, StructType
 
+from clicklake.schema.arrow import duckdb_type
+
 _MODELS: Final = files("clicklake.transform") / "models"
 
 
@@ -60,34 +62,9 @@ def text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def duck_type(kind: pa.DataType) -> str:
-    """The DuckDB type of an Arrow type of the lake tables."""
-    if pa.types.is_string(kind):
-        return "VARCHAR"
-    if pa.types.is_int64(kind):
-        return "BIGINT"
-    if pa.types.is_int32(kind):
-        return "INTEGER"
-    if pa.types.is_boolean(kind):
-        return "BOOLEAN"
-    if pa.types.is_float64(kind):
-        return "DOUBLE"
-    if pa.types.is_date32(kind):
-        return "DATE"
-    if pa.types.is_timestamp(kind) and kind.tz is not None:
-        return "TIMESTAMPTZ"
-    if pa.types.is_list(kind):
-        return f"{duck_type(kind.value_type)}[]"
-    if pa.types.is_map(kind):
-        return f"MAP({duck_type(kind.key_type)}, {duck_type(kind.item_type)})"
-    if pa.types.is_struct(kind):
-        return "STRUCT(" + ", ".join(f"{ident(f.name)} {duck_type(f.type)}" for f in kind) + ")"
-    raise TypeError(f"no DuckDB type for {kind}")
-
-
 def cast_select(sql: str, schema: pa.Schema) -> str:
     """`sql` with exactly the columns of `schema`, in its order and types (a missing column is an error)."""
-    columns = ",\n    ".join(f"CAST({ident(f.name)} AS {duck_type(f.type)}) AS {ident(f.name)}" for f in schema)
+    columns = ",\n    ".join(f"CAST({ident(f.name)} AS {duckdb_type(f.type)}) AS {ident(f.name)}" for f in schema)
     return f"SELECT\n    {columns}\nFROM (\n{sql}\n) AS model"
 
 
