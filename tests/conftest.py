@@ -141,11 +141,14 @@ def serving(root: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
 
 @pytest.fixture
 def clicklake_up(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
-    """`start_server` bound to tmp_path; any server still running at teardown is killed."""
+    """`start_server` bound to tmp_path (`command="collect"` for the collector alone); any server still
+    running at teardown is killed."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(*extra_args: str, env: Mapping[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
-        proc, base_url = start_server(tmp_path, *extra_args, env=env)
+    def start(
+        *extra_args: str, env: Mapping[str, str] | None = None, command: str = "up"
+    ) -> tuple[subprocess.Popen[str], str]:
+        proc, base_url = start_server(tmp_path, *extra_args, env=env, command=command)
         started.append(proc)
         return proc, base_url
 

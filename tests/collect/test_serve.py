@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import READY_TIMEOUT, start_server, stop_server
+from conftest import READY_TIMEOUT, stop_server
 from samples import EVENTS, wait_rows
 
 Collector = tuple[subprocess.Popen[str], str]
@@ -44,20 +45,9 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def collect(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
+def collect(clicklake_up: Callable[..., Collector]) -> Callable[..., Collector]:
     """Start `clicklake collect --port <free> *args`, wait until it answers; killed at teardown if still running."""
-    started: list[subprocess.Popen[str]] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Collector:
-        proc, url = start_server(tmp_path, *args, env=env, command="collect")
-        started.append(proc)
-        return proc, url
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    return functools.partial(clicklake_up, command="collect")
 
 
 @pytest.fixture
