@@ -18,16 +18,14 @@ from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Final, Literal
-from urllib.parse import unquote, urlparse
 
 import duckdb
 import msgspec
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.table import FileScanTask, Table
 
 from clicklake.errors import ClicklakeError
+from clicklake.lake.views import ident, register_view
 
 Format = Literal["table", "csv", "json"]
 FORMATS: Final[tuple[Format, ...]] = ("table", "csv", "json")
@@ -80,7 +78,7 @@ def lake_connection(catalog: Catalog) -> Iterator[duckdb.DuckDBPyConnection]:
         allowed: list[str] = []
         for namespace in catalog.list_namespaces():
             schema_name = ".".join(namespace)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema_name)}")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema_name)}")
             for identifier in catalog.list_tables(namespace):
                 allowed += register_view(con, schema_name, identifier[-1], catalog.load_table(identifier))
         con.execute("SET allowed_paths = ?", [allowed])
@@ -89,65 +87,6 @@ def lake_connection(catalog: Catalog) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
-
-
-def register_view(
-    con: duckdb.DuckDBPyConnection,
-    schema_name: str,
-    name: str,
-    table: Table,
-    *,
-    row_filter: BooleanExpression | None = None,
-    snapshot_id: int | None = None,
-    tasks: list[FileScanTask] | None = None,
-) -> list[str]:
-    """Create (or replace) the view `schema_name.name` over a snapshot of the table; return the files it reads.
-
-    The snapshot is the current one unless `snapshot_id` names another. With a `row_filter`
-    the view reads only the data files whose partition values and column bounds may hold
-    matching rows; a query must still filter the rows of those files itself. `tasks`, when
-    given, are that scan's planned files (a caller that planned them already saves the work).
-    """
-    view = f"{_ident(schema_name)}.{_ident(name)}"
-    empty_name = f"__empty_{schema_name}_{name}"
-    scan = table.scan(row_filter=row_filter or AlwaysTrue(), snapshot_id=snapshot_id)
-    # An empty table of the current schema gives the view every column, with the
-    # Iceberg types, even before any data file has it (a new column, no data yet).
-    con.register(empty_name, table.schema().as_arrow().empty_table())
-    if tasks is None:
-        tasks = list(scan.plan_files())
-    if any(task.delete_files for task in tasks):
-        # Row-level deletes written by another engine: let pyiceberg apply them.
-        rows_name = f"__rows_{schema_name}_{name}"
-        con.register(rows_name, scan.to_arrow())
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {_ident(rows_name)}")
-        return []
-    files = [_local_path(task.file.file_path) for task in tasks]
-    if not files:
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {_ident(empty_name)}")
-        return []
-    # union_by_name: files written before a column was added lack it (or a nested field of it).
-    con.execute(
-        f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {_ident(empty_name)} "
-        f"UNION ALL BY NAME SELECT * FROM read_parquet({_list_literal(files)}, union_by_name = true)"
-    )
-    return files
-
-
-def _local_path(location: str) -> str:
-    parsed = urlparse(location)
-    if parsed.scheme in ("", "file"):
-        return unquote(parsed.path) if parsed.scheme else location
-    # object storage needs DuckDB's httpfs and credentials: not wired yet
-    raise QueryError(f"cannot query data file {location}: only a local warehouse is supported")
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _list_literal(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
 # -- output -----------------------------------------------------------------------

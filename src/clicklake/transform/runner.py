@@ -47,7 +47,7 @@ from pyiceberg.table.snapshots import Snapshot
 from clicklake.config import SegmentRule, TransformSettings
 from clicklake.lake.tables import BRONZE_EVENTS, TableDef
 from clicklake.lake.tables import ensure_tables as ensure_lake_tables
-from clicklake.query.engine import register_view
+from clicklake.lake.views import register_view
 from clicklake.transform import checks as dq
 from clicklake.transform.checks import CheckResult
 from clicklake.transform.lock import RunLock
