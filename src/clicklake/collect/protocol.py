@@ -65,12 +65,15 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """The keyword arguments of `uvicorn.Config` that every clicklake server uses."""
-    protocol = type(
-        "HeaderDeadlineProtocol", (HeaderDeadlineProtocol,), {"header_timeout_s": settings.collect.header_timeout_s}
-    )
+    """The keyword arguments of `uvicorn.Config` that every clicklake server uses.
+
+    The header deadline is set on `HeaderDeadlineProtocol` itself (one server per process),
+    so the class travels by pickle to `clicklake collect`'s worker processes, which set it
+    again from their own settings.
+    """
+    HeaderDeadlineProtocol.header_timeout_s = settings.collect.header_timeout_s
     return {
-        "http": protocol,
+        "http": HeaderDeadlineProtocol,
         "log_level": settings.log_level,
         "access_log": settings.log_level == "debug",
         "lifespan": "off",

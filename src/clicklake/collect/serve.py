@@ -51,7 +51,7 @@ def worker_app(settings: Settings) -> Starlette:
     from clicklake.collect.metadata import Metadata
     from clicklake.collect.protocol import HeaderDeadlineProtocol
 
-    # `run` hands the workers the protocol class itself (see there); the deadline is set here
+    # a spawned worker imports the protocol class afresh: its deadline comes from these settings
     HeaderDeadlineProtocol.header_timeout_s = settings.collect.header_timeout_s
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
@@ -110,7 +110,7 @@ def run(settings: Settings, workers: int) -> None:
         TerminalError: a worker failed to start (its error is logged above).
     """
     from clicklake.collect.metadata import Metadata
-    from clicklake.collect.protocol import HeaderDeadlineProtocol, uvicorn_options
+    from clicklake.collect.protocol import uvicorn_options
     from clicklake.up import _listen
 
     if workers < 1:
@@ -123,9 +123,6 @@ def run(settings: Settings, workers: int) -> None:
     host, port = settings.server.host, settings.server.port
     sock = _listen(host, port)
     options = uvicorn_options(settings)
-    # The config travels to each worker by pickle, which cannot carry the subclass that
-    # `uvicorn_options` makes for these settings: the worker sets the deadline on the class.
-    options["http"] = HeaderDeadlineProtocol
     options["lifespan"] = "on"  # the workers close their handles at lifespan shutdown
     config = uvicorn.Config(
         functools.partial(worker_app, settings), factory=True, host=host, port=port, workers=workers, **options
