@@ -29,7 +29,7 @@ from clicklake.sdk import assets as sdk_assets
 from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 
 if TYPE_CHECKING:
-    from clicklake.collect.metadata import Metadata
+    from clicklake.collect.metadata import Metadata, Site
 
 #: /readyz answers 503 for this long after an append was refused.
 READY_AFTER_REFUSAL_S: Final = 5.0
@@ -151,6 +151,17 @@ def _basic_user(authorization: str | None) -> str | None:
     return decoded.partition(":")[0] or None
 
 
+def _site_of(metadata: Metadata, key: str, origin: str | None) -> Site | Response:
+    """The site of a write key if the request's origin (when it has one) is one of its own; else the 401 or 403
+    (without CORS headers: a foreign page may not read it)."""
+    site = metadata.site_by_key(key)
+    if site is None:
+        return _error(401, "unknown write key")
+    if origin is not None and origin not in site.allowed_origins:
+        return _error(403, f"origin {origin} is not allowed for this site")
+    return site
+
+
 async def _door(request: Request, key: str | None, parse: Callable[[bytes, str], _Parsed], **extra: object) -> Response:
     """The way in shared by `POST /v1/events` and the Segment routes.
 
@@ -166,24 +177,22 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
     if wait:
         state.metrics.rate_limited.labels("ip").inc()
         return _error(429, f"too many requests from {client.ip}; slow down", origin, retry_after(wait))
-    site = None
+    site: Site | None = None
     try:
         if key:
-            site = metadata.site_by_key(key)
-            if site is None:
-                return _error(401, "unknown write key")
-            if origin is not None and origin not in site.allowed_origins:
-                return _error(403, f"origin {origin} is not allowed for this site")
+            found = _site_of(metadata, key, origin)
+            if isinstance(found, Response):
+                return found
+            site = found
         body = await _read_body(request, state.limits)
         parsed = parse(body, request.headers.get("content-type", ""))
         if site is None:
             if not parsed.write_key:
                 return _error(401, "no write key: send header X-Write-Key, ?key=, or HTTP Basic with the key as user")
-            site = metadata.site_by_key(parsed.write_key)
-            if site is None:
-                return _error(401, "unknown write key")
-            if origin is not None and origin not in site.allowed_origins:
-                return _error(403, f"origin {origin} is not allowed for this site")
+            found = _site_of(metadata, parsed.write_key, origin)
+            if isinstance(found, Response):
+                return found
+            site = found
         wait = state.site_limit.take(site.site_id, len(parsed.raws) - len(parsed.refused))
         if wait:
             state.metrics.rate_limited.labels("site").inc()
