@@ -42,10 +42,11 @@ import pyarrow as pa
 from clicklake.config import TransformSettings
 from clicklake.lake.catalog import open_catalog
 from clicklake.lake.tables import BRONZE_EVENTS, EVENTS_SCHEMA, ensure_tables
+from clicklake.schema.arrow import duckdb_type
 from clicklake.transform import Transformer
 from clicklake.transform.plan import local_path
 from clicklake.transform.runner import comparison_macro, segment_evidence
-from clicklake.transform.sql import cast_select, copy_to_parquet, data_files, duck_type, ident, model_sql, text
+from clicklake.transform.sql import cast_select, copy_to_parquet, data_files, ident, model_sql, text
 from clicklake.transform.tables import TABLES
 
 TARGET_EVENTS_PER_S = 1_000_000
@@ -175,7 +176,7 @@ FROM stamped
 def generate(con: duckdb.DuckDBPyConnection, first: int, n: int, days: int, start: str) -> int:
     """Fill the DuckDB table `bronze` with `n` generated events; returns how many."""
     columns = ",\n".join(
-        f"{ident(f.name)} {duck_type(f.type)}{'' if f.nullable else ' NOT NULL'}" for f in EVENTS_SCHEMA
+        f"{ident(f.name)} {duckdb_type(f.type)}{'' if f.nullable else ' NOT NULL'}" for f in EVENTS_SCHEMA
     )
     con.execute(f"CREATE OR REPLACE TABLE bronze (\n{columns}\n)")
     select = GENERATE.format(first=first, n=n, days=days, start=start, visitors=max(1, n // 20))
