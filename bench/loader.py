@@ -5,16 +5,13 @@
 
 1. Throughput: realistic enriched records (`bench/_events.py` through the contract's
    `to_record`, as the collector makes them) are appended to a fresh local stream in
-   batches of 100, encoded as the collector encodes a group commit of that size (`pack`:
-   one Arrow chunk per partition); then `Loader.drain()` loads them all into a fresh Iceberg catalog (read,
+   batches of 100; then `Loader.drain()` loads them all into a fresh Iceberg catalog (read,
    parse, de-duplicate, sort, write Parquet, commit). Its events/s is printed beside the
    ceiling, `pyarrow.parquet.write_table` of the very rows the loader wrote, with the
    table's codec (zstd), from memory to a file. Target: loader >= 0.5x the bare write.
-   For context, also the loader on the same records appended as JSON, one payload each
-   (what a collector appends for requests that arrive alone), and the plain way to do
-   that conversion: msgspec decodes each payload into a `Record`,
-   `pyarrow.Table.from_pylist` builds the table, `write_table` writes it (on a tenth of
-   the records, to keep the run short).
+   For context, also the plain way to do the loader's conversion: msgspec decodes each
+   payload into a `Record`, `pyarrow.Table.from_pylist` builds the table, `write_table`
+   writes it (on a tenth of the records, to keep the run short).
 2. Latency: with `Loader.run` going (default settings: flush every 1 s), a batch of 100
    events is appended every 0.1 s; a watcher polls the catalog and notes when each
    commit lands. An event's latency is from its append returning to the first commit
@@ -27,7 +24,6 @@ Each throughput figure is the best of a few repetitions. The script reports; it 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import statistics
 import sys
@@ -47,7 +43,7 @@ from clicklake.lake.tables import EVENTS_SCHEMA
 from clicklake.load import Loader
 from clicklake.query.engine import query
 from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
-from clicklake.schema.envelope import CHUNK_PREFIX, decode_chunk, encode_payload, pack
+from clicklake.schema.envelope import encode_payload
 from clicklake.schema.record import Record
 from clicklake.stream import Stream, open_stream
 
@@ -61,8 +57,8 @@ TARGET_RATIO = 0.5
 TARGET_P50 = 2.0
 
 
-def make_records(n: int) -> list[tuple[str, Record]]:
-    """`n` (session id, record) pairs of realistic enriched records with unique event ids."""
+def make_payloads(n: int) -> list[tuple[str, bytes]]:
+    """`n` (session id, stream payload) pairs of realistic enriched records with unique event ids."""
     sample = events_gen.make_batch(2000)
     batch = decode_batch(msgspec.json.encode(sample))
     assert not batch.rejected, batch.rejected[:3]
@@ -80,28 +76,19 @@ def make_records(n: int) -> list[tuple[str, Record]]:
             schema_hash=SCHEMA_HASH,
             source_ip_anonymized="203.0.113.0",
         )
-        out.append((record.session.session_id or record.event_id, record))
+        out.append((record.session.session_id or record.event_id, encode_payload(record)))
     return out
 
 
-def as_json(records: list[tuple[str, Record]]) -> list[tuple[str, bytes]]:
-    """The records as JSON payloads, one each."""
-    return [(key, encode_payload(record)) for key, record in records]
+def fill(stream: Stream, payloads: list[tuple[str, bytes]]) -> None:
+    for i in range(0, len(payloads), BATCH):
+        stream.append(payloads[i : i + BATCH])
 
 
-def fill(stream: Stream, records: list[tuple[str, Record]], *, chunks: bool = True) -> None:
-    """Append the records in batches of `BATCH`, as chunks the way the collector packs them, or as JSON."""
-    for i in range(0, len(records), BATCH):
-        group = records[i : i + BATCH]
-        stream.append(pack(group, stream.partitions) if chunks else as_json(group))
-
-
-def throughput(
-    payloads: list[tuple[str, Record]], root: Path, *, chunks: bool = True
-) -> tuple[float, float, float, int]:
+def throughput(payloads: list[tuple[str, bytes]], root: Path) -> tuple[float, float, float, int]:
     """(loader events/s, bare write_table rows/s, bare write MB, loader commits) of one repetition."""
     stream = open_stream(root / "stream", partitions=4, max_bytes=None, max_lag_records=None)
-    fill(stream, payloads, chunks=chunks)
+    fill(stream, payloads)
     catalog = open_catalog(root)
     loader = Loader(stream, catalog, root / "work", flush_records=len(payloads), flush_bytes=1 << 40)
     started = time.perf_counter()
@@ -136,7 +123,7 @@ def latency(root: Path, seconds: float) -> list[float]:
     stream = open_stream(root / "stream", partitions=4)
     catalog = open_catalog(root)
     loader = Loader(stream, catalog, root / "work")
-    warm = as_json(make_records(loader.keep_snapshots))
+    warm = make_payloads(loader.keep_snapshots)
     for payload in warm:
         stream.append([payload])
         loader.poll()
@@ -157,16 +144,13 @@ def latency(root: Path, seconds: float) -> list[float]:
             time.sleep(0.01)
 
     watcher = threading.Thread(target=watch)
-    records = make_records(int(seconds * 10 * BATCH) + len(warm))[len(warm) :]
+    payloads = make_payloads(int(seconds * 10 * BATCH) + len(warm))[len(warm) :]
     worker.start()
     watcher.start()
     try:
-        for i in range(0, len(records), BATCH):
-            payloads = pack(records[i : i + BATCH], stream.partitions)
-            acks = stream.append(payloads)
-            # a chunk's every event waits for its offset
-            counts = [decode_chunk(p).num_rows if p.startswith(CHUNK_PREFIX) else 1 for _, p in payloads]
-            appended.append((time.monotonic(), [a for a, c in zip(acks, counts, strict=True) for _ in range(c)]))
+        for i in range(0, len(payloads), BATCH):
+            acks = stream.append(payloads[i : i + BATCH])
+            appended.append((time.monotonic(), acks))
             time.sleep(0.1)
         time.sleep(3.0)
     finally:
@@ -191,26 +175,16 @@ def main() -> int:
     n = 20_000 if args.quick else 200_000
     reps = 1 if args.quick else 3
     print(f"clicklake bench/loader.py on {platform.python_implementation()} {platform.python_version()}")
-    records = make_records(n)
-    payloads = as_json(records)
-    json_size = sum(len(p) for _, p in payloads) / n
-    chunk_size = sum(len(p) for i in range(0, n, BATCH) for _, p in pack(records[i : i + BATCH], 4)) / n
-    print(
-        f"{n:,} enriched records: {json_size:,.0f} bytes each as JSON, "
-        f"{chunk_size:,.0f} in Arrow chunks of {BATCH} (before the stream's lz4)"
-    )
-    print(f"load average: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    payloads = make_payloads(n)
+    size = sum(len(p) for _, p in payloads) / n
+    print(f"{n:,} enriched records, {size:,.0f} bytes each as JSON on the stream")
     started = time.perf_counter()
     runs = []
-    json_runs = []
     for _ in range(reps):
         with tempfile.TemporaryDirectory(prefix="clicklake-bench-") as tmp:
-            runs.append(throughput(records, Path(tmp)))
-        with tempfile.TemporaryDirectory(prefix="clicklake-bench-") as tmp:
-            json_runs.append(throughput(records[: n // 4], Path(tmp), chunks=False))
+            runs.append(throughput(payloads, Path(tmp)))
     load_rate = max(r[0] for r in runs)
     bare_rate = max(r[1] for r in runs)
-    json_rate = max(r[0] for r in json_runs)
     with tempfile.TemporaryDirectory(prefix="clicklake-bench-") as tmp:
         plain_rate = max(plain_way(payloads[: n // 10], Path(tmp)) for _ in range(reps))
     head = f"{'run':<52} {'events/s':>12}"
@@ -219,7 +193,6 @@ def main() -> int:
     print("-" * len(head))
     print(f"{'loader: stream -> bronze.events (drain, 1 commit)':<52} {load_rate:>12,.0f}")
     print(f"{'pyarrow.parquet.write_table, same rows, zstd':<52} {bare_rate:>12,.0f}")
-    print(f"{'loader, the records as JSON (a quarter of them)':<52} {json_rate:>12,.0f}")
     print(f"{'plain: msgspec Records + from_pylist + write_table':<52} {plain_rate:>12,.0f}")
     ratio = load_rate / bare_rate
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"

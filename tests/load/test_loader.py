@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,30 +14,14 @@ from clicklake.lake.catalog import open_catalog
 from clicklake.lake.position import committed_position
 from clicklake.load import GROUP, Loader
 from clicklake.query.engine import query
-from clicklake.schema.columnar import records_to_table
-from clicklake.schema.envelope import CHUNK_PREFIX, Rejected, encode_chunk, encode_payload, pack
+from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.schema.record import Record
 from clicklake.stream import Stream, open_stream
 from samples import NOW_MS, records
 
-ENCODING = "json"
-
-
-@pytest.fixture(autouse=True, params=["json", "chunks"])
-def encoding(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test runs with the records as JSON payloads and as Arrow chunks (what a busy collector appends)."""
-    global ENCODING
-    ENCODING = request.param
-    yield request.param
-    ENCODING = "json"
-
 
 def append(stream: Stream, recs: list[Record]) -> None:
-    keyed = [(r.session.session_id or r.event_id, r) for r in recs]
-    if ENCODING == "chunks":
-        stream.append(pack(keyed, stream.partitions, min_chunk=1))
-    else:
-        stream.append([(key, encode_payload(r)) for key, r in keyed])
+    stream.append([(r.session.session_id or r.event_id, encode_payload(r)) for r in recs])
 
 
 def ids(catalog: Any, table: str = "bronze.events", column: str = "event_id") -> list[str]:
@@ -56,7 +38,7 @@ def test_loads_every_event_once_and_records_the_position(stream: Stream, catalog
     loader = make_loader(stream, catalog, tmp_path, flush_records=15)
     stats = loader.drain()
     assert (stats.events, stats.duplicates, stats.quarantined) == (40, 0, 0)
-    assert stats.commits >= 2  # flush_records splits the drain
+    assert stats.commits >= 3  # flush_records splits the drain
     append(stream, records(20, prefix="b"))
     assert loader.drain().events == 20
     assert ids(catalog) == sorted([f"a{i}" for i in range(40)] + [f"b{i}" for i in range(20)])
@@ -222,25 +204,3 @@ def test_old_snapshots_are_expired_beyond_the_cap(stream: Stream, catalog: Any, 
     assert len(ids(catalog)) == 36
     position = committed_position(table)
     assert position is not None and position.offsets == {p.partition: p.next_offset for p in stream.stats().partitions}
-
-
-def test_a_chunk_that_cannot_be_read_goes_to_quarantine_and_the_others_load(
-    stream: Stream, catalog: Any, tmp_path: Path
-) -> None:
-    good = encode_chunk(records_to_table(records(5, prefix="good")))
-    foreign = good.replace(CHUNK_PREFIX, b"arrow:event/1:0123456789abcdef\n", 1)
-    cut = good[: len(good) // 2]
-    # valid buffers, invalid values: a site id that is not UTF-8
-    table = records_to_table(records(3, prefix="bad"))
-    bad_site = pa.array(["s1", "s1", "s1"]).cast(pa.binary())
-    broken = pa.Array.from_buffers(pa.string(), 3, [*bad_site.buffers()[:2], pa.py_buffer(b"s\xff1s1s1")])
-    bad_values = encode_chunk(table.set_column(0, table.schema.field(0), broken))
-    stream.append([("k", good), ("k", foreign), ("k", cut), ("k", bad_values)])
-    stats = make_loader(stream, catalog, tmp_path).drain()
-    assert (stats.events, stats.quarantined) == (5, 3)
-    assert ids(catalog) == [f"good{i}" for i in range(5)]
-    rows = query(catalog, "select reason, raw, stream_offset from bronze.quarantine order by stream_offset").to_pylist()
-    assert [r["stream_offset"] for r in rows] == [1, 2, 3]
-    assert "0123456789abcdef" in rows[0]["reason"] and rows[0]["raw"] == foreign
-    assert "unreadable" in rows[1]["reason"] and rows[1]["raw"] == cut
-    assert "invalid values" in rows[2]["reason"] and rows[2]["raw"] == bad_values

@@ -21,12 +21,10 @@ from typing import Final
 
 import anyio.to_thread
 
-from clicklake.schema.record import Record
-
 #: Most records in one append; beyond it the queue waits for the next one.
 MAX_GROUP_RECORDS: Final = 20_000
 
-Records = list[tuple[str, Record | bytes]]
+Records = list[tuple[str, bytes]]
 
 
 class GroupAppender:

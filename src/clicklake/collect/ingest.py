@@ -18,10 +18,8 @@ The order of work is the order of the promise "privacy at the door, nothing lost
    cookieless id from the day's salt.
 6. Enrichment: server `ingest_ts`, clock-skew correction from `sent_at`, device from
    the user agent, country from the IP, UTM from the page URL, referrer class.
-7. One stream append for the whole request, shared with the requests that arrive at
-   the same time (`clicklake.collect.appender`); a busy append carries its events as
-   Arrow chunks (`clicklake.schema.envelope.pack`). Only when it returns is the answer
-   200; a full or unavailable stream is 503 with `Retry-After`, and nothing is claimed.
+7. One stream append for the whole request. Only when it returns is the answer 200;
+   a full or unavailable stream is 503 with `Retry-After`, and nothing is claimed.
 """
 
 from __future__ import annotations
@@ -41,7 +39,7 @@ from msgspec import UNSET
 
 from clicklake.collect import enrich, privacy
 from clicklake.collect.metadata import utc_day
-from clicklake.schema import SCHEMA_HASH, Record, decode_batch, to_record
+from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
 from clicklake.schema import events as ev
 from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.schema.validate import Rejection
@@ -172,16 +170,12 @@ class SiteView:
 
 
 class Outcome(msgspec.Struct):
-    """The answer to a batch, and the stream records it needs appended first.
-
-    `records` are keyed by partition key; rejections are already payloads, events are the
-    records themselves (`clicklake.schema.envelope.pack` encodes them with the group's).
-    """
+    """The answer to a batch, and the stream records it needs appended first."""
 
     accepted: int
     rejected: list[Rejection]
     consent_denied: int
-    records: list[tuple[str, Record | bytes]]
+    records: list[tuple[str, bytes]]
 
 
 def _ts_ms_of(text: str | None) -> int | None:
@@ -215,7 +209,7 @@ def process(
     if len(raws) > limits.max_events:
         raise BadRequest(413, f"{len(raws)} events in one request; at most {limits.max_events}")
     rejected: list[Rejection] = []
-    records: list[tuple[str, Record | bytes]] = []
+    records: list[tuple[str, bytes]] = []
     keep: list[int] = []
     for i, raw in enumerate(raws):
         if refused and i in refused:
@@ -277,7 +271,7 @@ def process(
         has_utm = not (u.source is u.medium is u.campaign is u.term is u.content is None)
         record.traffic = enrich.traffic_of(referrer, page_url, utm_record if has_utm else None)
         key = record.session.session_id or record.user.visitor_id or event_id
-        records.append((key, record))
+        records.append((key, encode_payload(record)))
     return Outcome(accepted=len(raws) - len(rejected), rejected=rejected, consent_denied=denied, records=records)
 
 

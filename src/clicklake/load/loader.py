@@ -48,7 +48,7 @@ from clicklake.lake.position import StreamPosition, committed_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE, QUARANTINE_SCHEMA, ensure_tables
 from clicklake.lake.write import append_rows
 from clicklake.load.convert import Converter
-from clicklake.schema.envelope import CHUNK_MARK, Rejected, decode_chunk, decode_payload
+from clicklake.schema.envelope import Rejected, decode_payload
 from clicklake.schema.record import MS_PER_DAY
 from clicklake.stream import Stream
 
@@ -74,11 +74,10 @@ class _Buffer:
     """Records read and not yet committed."""
 
     def __init__(self) -> None:
-        self.payloads: list[bytes] = []  # JSON records
-        self.where: list[tuple[int, int, int]] = []  # (partition, offset, append_ts) per JSON record
-        self.chunks: list[tuple[pa.Table, int, int, int, bytes]] = []  # rows, partition, offset, append_ts, payload
+        self.payloads: list[bytes] = []
+        self.where: list[tuple[int, int, int]] = []  # (partition, offset, append_ts) per payload
         self.quarantine: list[dict[str, object]] = []
-        self.records = 0  # events (a chunk counts its rows) and rejections
+        self.records = 0
         self.bytes = 0
         self.since = 0.0  # monotonic time of the first record
 
@@ -200,18 +199,6 @@ class Loader:
                 if payload.startswith(_REJECTED_PREFIX):
                     if r.offset >= q_from:
                         buf.quarantine.append(self._rejection_row(r.partition, r.offset, r.append_ts, payload))
-                elif payload.startswith(CHUNK_MARK):
-                    try:
-                        rows = decode_chunk(payload)
-                    except ValueError as exc:
-                        if r.offset >= q_from:
-                            rejected = Rejected(
-                                site_id=None, received_ts=r.append_ts, source="loader", reason=str(exc), raw=payload
-                            )
-                            buf.quarantine.append(_quarantine_row(rejected, r.partition, r.offset))
-                    else:
-                        buf.chunks.append((rows, r.partition, r.offset, r.append_ts, payload))
-                        buf.records += rows.num_rows - 1
                 else:
                     buf.payloads.append(payload)
                     buf.where.append((r.partition, r.offset, r.append_ts))
@@ -270,8 +257,7 @@ class Loader:
                     site_id=None, received_ts=append_ts, source="loader", reason=reason, raw=buf.payloads[index]
                 )
                 quarantine.append(_quarantine_row(rejected, partition, offset))
-        rows = self._with_chunks(converted.table, buf.chunks, quarantine)
-        events, keys, duplicates = self._drop_duplicates(rows)
+        events, keys, duplicates = self._drop_duplicates(converted.table)
         committed: int = events.num_rows
         position = StreamPosition(self.stream.stream_id, dict(self._next))
         failpoint("load.before_write")
@@ -297,38 +283,6 @@ class Loader:
         if self.on_commit is not None:
             self.on_commit(committed, len(quarantine), duplicates)
         return committed
-
-    def _with_chunks(
-        self, rows: pa.Table, chunks: list[tuple[pa.Table, int, int, int, bytes]], quarantine: list[dict[str, object]]
-    ) -> pa.Table:
-        """`rows` and the rows of the chunks, in one chunk of Arrow; a chunk whose values are invalid is quarantined.
-
-        Reading a chunk checked only the sizes of its buffers; the values (offsets in range,
-        UTF-8 text) are checked here for all of them at once, which costs a fraction of
-        checking each, and chunk by chunk only when that fails.
-        """
-        if not chunks:
-            return rows
-        combined = pa.concat_tables([rows, *(c[0] for c in chunks)]).combine_chunks()
-        try:
-            combined.validate(full=True)
-            return combined
-        except pa.ArrowInvalid:
-            pass
-        good = [rows]
-        for table, partition, offset, append_ts, payload in chunks:
-            try:
-                table.validate(full=True)
-            except pa.ArrowInvalid as exc:
-                if offset >= self._quarantine_pos.get(partition, 0):
-                    reason = f"a chunk with invalid values: {exc}"
-                    rejected = Rejected(
-                        site_id=None, received_ts=append_ts, source="loader", reason=reason, raw=payload
-                    )
-                    quarantine.append(_quarantine_row(rejected, partition, offset))
-            else:
-                good.append(table)
-        return pa.concat_tables(good).combine_chunks()
 
     def _append(self, table: Table, rows: pa.Table, position: StreamPosition, *, sorted_files: bool = False) -> None:
         """Append with the position in the snapshot summary; retry a commit another writer raced.
