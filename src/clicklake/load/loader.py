@@ -46,7 +46,6 @@ from clicklake._failpoint import failpoint
 from clicklake.errors import TransientError
 from clicklake.lake.position import StreamPosition, committed_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE, QUARANTINE_SCHEMA, ensure_tables
-from clicklake.lake.write import append_rows
 from clicklake.load.convert import Converter
 from clicklake.schema.envelope import Rejected, decode_payload
 from clicklake.schema.record import MS_PER_DAY
@@ -259,6 +258,8 @@ class Loader:
                 quarantine.append(_quarantine_row(rejected, partition, offset))
         events, keys, duplicates = self._drop_duplicates(converted.table)
         committed: int = events.num_rows
+        if events.num_rows:
+            events = events.take(pc.sort_indices(events, [("site_id", "ascending"), ("ts", "ascending")]))
         position = StreamPosition(self.stream.stream_id, dict(self._next))
         failpoint("load.before_write")
         if quarantine:
@@ -267,7 +268,7 @@ class Loader:
             self._quarantine_pos = dict(position.offsets)
             self._cap_snapshots(self._quarantine)
             failpoint("load.after_quarantine_commit")
-        self._append(self._events, events, position, sorted_files=True)
+        self._append(self._events, events, position)
         self._events_pos = dict(position.offsets)
         self._cap_snapshots(self._events)
         failpoint("load.after_events_commit")
@@ -284,18 +285,12 @@ class Loader:
             self.on_commit(committed, len(quarantine), duplicates)
         return committed
 
-    def _append(self, table: Table, rows: pa.Table, position: StreamPosition, *, sorted_files: bool = False) -> None:
-        """Append with the position in the snapshot summary; retry a commit another writer raced.
-
-        With `sorted_files`, each data file is sorted by the table's sort order (`append_rows`).
-        """
+    def _append(self, table: Table, rows: pa.Table, position: StreamPosition) -> None:
+        """Append with the position in the snapshot summary; retry a commit another writer raced."""
         props = position.properties()
         for attempt in range(_COMMIT_ATTEMPTS):
             try:
-                if sorted_files:
-                    append_rows(table, rows, props)
-                else:
-                    table.append(rows, snapshot_properties=props)
+                table.append(rows, snapshot_properties=props)
                 return
             except CommitFailedException as exc:
                 table.refresh()
