@@ -166,14 +166,14 @@ def days_of(
     return days
 
 
-def spanned_days(bronze: Table, snapshot: Snapshot) -> set[date]:
-    """Every day within some data file's `ts` bounds: all the days of the snapshot (and maybe a few empty ones).
+def spanned_days(bronze: Table, tasks: Iterable[FileScanTask]) -> set[date]:
+    """Every day within some data file's `ts` bounds: all the days of the planned files (and maybe a few empty ones).
 
     From the manifests alone; a full refresh rebuilds these days, and an empty one is harmless.
     """
     ts_id = bronze.schema().find_field("ts").field_id
     days: set[date] = set()
-    for task in bronze.scan(snapshot_id=snapshot.snapshot_id).plan_files():
+    for task in tasks:
         bounds = _bounds(task.file, ts_id)
         if bounds is None:
             raise ValueError(f"{task.file.file_path} of bronze.events has no ts bounds")

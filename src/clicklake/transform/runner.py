@@ -41,7 +41,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import DataFile
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Snapshot
 
 from clicklake.config import SegmentRule, TransformSettings
@@ -87,7 +87,6 @@ Mode = Literal["full", "incremental", "range", "up_to_date", "busy"]
 Outcome = Literal["published", "blocked", "up_to_date", "busy"]
 
 _DEFS: Final = {t.identifier: t for t in TABLES}
-_PARTITION_BY: Final = {t.identifier: tuple(p.source for p in t.partitions) for t in TABLES}
 
 
 class TransformReport(msgspec.Struct, kw_only=True):
@@ -169,9 +168,26 @@ class Transformer:
         self.models = fingerprint(msgspec.json.encode(read, order="sorted").decode())
 
     def ensure_tables(self) -> dict[str, Table]:
-        """Create the lake's tables that are missing (bronze, silver, gold); returns the transform's."""
+        """Create the lake's tables that are missing (bronze, silver, gold); returns the transform's.
+
+        A table built with a partition field its definition no longer has (silver.events was
+        partitioned by event_dt and event_type) drops that field: its old files keep their old
+        spec, and every run replaces a day's files of any spec.
+        """
         ensure_lake_tables(self.catalog)
-        return ensure_lake_tables(self.catalog, TABLES)
+        tables = ensure_lake_tables(self.catalog, TABLES)
+        for name, table in tables.items():
+            wanted = {p.name for p in _DEFS[name].partitions}
+            extra = [f.name for f in table.spec().fields if f.name not in wanted]
+            if extra:
+                log.info("%s: partitioning no longer by %s", name, ", ".join(extra))
+                try:
+                    with table.update_spec() as update:
+                        for field_name in extra:
+                            update.remove_field(field_name)
+                except CommitFailedException:  # another process did it first
+                    table.refresh()
+        return tables
 
     def _say(self, message: str) -> None:
         if self.progress is not None:
@@ -217,6 +233,7 @@ class Transformer:
         scratch = self.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         con = self._connect(scratch)
+        planned: list[FileScanTask] | None = None
         try:
             if between is not None:
                 report.mode = "range"
@@ -230,7 +247,9 @@ class Transformer:
                     report.mode = report.outcome = "up_to_date"
                     return
                 report.mode = "full"
-                days = spanned_days(bronze, snapshot)
+                # planned once: the days come from these files' bounds, and silver.events reads them
+                planned = list(bronze.scan(snapshot_id=snapshot.snapshot_id).plan_files())
+                days = spanned_days(bronze, planned)
                 target = Watermark(snapshot.sequence_number or 0, snapshot.snapshot_id, self.models)
             else:
                 assert since is not None
@@ -268,7 +287,9 @@ class Transformer:
                 )
             report.checks.append(self._freshness(bronze))
             try:
-                self._stages(con, report, tables, bronze, snapshot, days, props, full=report.mode == "full")
+                self._stages(
+                    con, report, tables, bronze, snapshot, days, props, full=report.mode == "full", planned=planned
+                )
                 report.outcome = "published"
             except _Blocked as exc:
                 report.outcome = "blocked"
@@ -294,6 +315,7 @@ class Transformer:
         props: dict[str, str],
         *,
         full: bool,
+        planned: list[FileScanTask] | None = None,
     ) -> None:
         snapshot_id = snapshot.snapshot_id if snapshot is not None else None
         sessions = around(days, 1, 3)  # sessions (and gold) to rebuild
@@ -304,7 +326,9 @@ class Transformer:
         # 1. silver.events
         wanted = everything if full else bronze_filter(days)
         with _timed(report, "planning scans"):
-            tasks = list(bronze.scan(row_filter=wanted, snapshot_id=snapshot_id).plan_files())
+            tasks = planned if planned is not None else list(
+                bronze.scan(row_filter=wanted, snapshot_id=snapshot_id).plan_files()
+            )
             register_view(con, "bronze", "events", bronze, snapshot_id=snapshot_id, row_filter=wanted, tasks=tasks)
         self._scope(con, days)
         events = self._build(
@@ -399,6 +423,8 @@ class Transformer:
         con.execute(f"SET temp_directory = {text(str(scratch))}")
         # the checks read the files a stage wrote, and bronze, again: keep their footers
         con.execute("SET parquet_metadata_cache = true")
+        # rows are written in the order a model asks for (ORDER BY), else as they come
+        con.execute("SET preserve_insertion_order = false")
         for namespace in ("bronze", "silver", "gold"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {namespace}")
         gap_ms = round(self.settings.session_gap_minutes * 60_000)
@@ -429,11 +455,9 @@ class Transformer:
         directory = Path(local_path(table.location())) / "data" / f"transform-{uuid.uuid4().hex}"
         built = _Built(identifier, table, directory, replace if replace is not None else day_filter(days))
         directory.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            copy_to_parquet(
-                cast_select(model, definition.arrow), str(directory), _PARTITION_BY[identifier], table.schema()
-            )
-        )
+        schema = table.schema()
+        partition_by = tuple(schema.find_column_name(f.source_id) or "" for f in table.spec().fields)
+        con.execute(copy_to_parquet(cast_select(model, definition.arrow), str(directory), partition_by, schema))
         built.paths = sorted(str(p) for p in directory.rglob("*.parquet"))
         # the same spelling as pyiceberg's own writer: file:// and the path as it is, not percent-encoded
         scheme = "file://" if table.location().startswith("file:") else ""

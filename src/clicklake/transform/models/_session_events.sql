@@ -75,7 +75,10 @@ assigned as (
             partition by site_id, session_source, session_key
             order by ts, event_id
             rows between unbounded preceding and current row
-        ) as session_start_ts
+        ) as session_start_ts,
+        -- the event's place among the key's events, in (ts, event_id) order: silver_sessions.sql
+        -- takes a session's first and last values by it
+        row_number() over (partition by site_id, session_source, session_key order by ts, event_id) as event_seq
     from starts
 ),
 
@@ -115,7 +118,8 @@ select
     n.session_id,
     n.session_source,
     n.session_start_ts,
-    n.session_dt
+    n.session_dt,
+    a.event_seq
 from assigned as a
 join named as n
     on n.site_id = a.site_id

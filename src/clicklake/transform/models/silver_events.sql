@@ -10,18 +10,92 @@
 --   * is_duplicate_order marks a purchase whose order id the site sent earlier that day.
 -- is_comparison_page(site_id, url) is a macro that the runner defines from the
 -- settings transform.comparison_pattern and transform.site_comparison_patterns.
-with in_scope as (
-    select
-        *,
-        cast(ts as date) as day,
-        row_number() over (
-            partition by site_id, event_id, cast(ts as date) order by ingest_ts, ts, event_type
-        ) as copy_number
+--
+-- Written to be fast as well as read: the wide rows are read once and go through no
+-- window, sort or regular expression. Repeated event ids and order ids are found on the
+-- key columns alone (there are few, usually none), and each distinct URL is parsed once.
+with in_scope as not materialized (
+    select *, cast(ts as date) as day
     from bronze.events
     where cast(ts as date) in (select day from scope)
 ),
 
-flat as (
+-- the columns that decide which rows are kept and how they are flagged, for every copy
+keys as materialized (
+    select
+        site_id,
+        event_id,
+        day,
+        ingest_ts,
+        ts,
+        event_type,
+        nullif("order".order_id, '') as order_id,
+        nullif(ctx.page_url, '') as page_url
+    from in_scope
+),
+
+-- (site_id, event_id, day) sent more than once
+repeated as (
+    select site_id, event_id, day
+    from keys
+    group by all
+    having count(*) > 1
+),
+
+-- the copy of each event that silver keeps: of the copies of a repeated event, the one
+-- ingested first; kept_keys for the key columns, kept for the whole rows
+kept_keys as (
+    select k.*
+    from keys as k
+    anti join repeated as r on r.site_id = k.site_id and r.event_id = k.event_id and r.day = k.day
+    union all
+    (
+        select k.*
+        from keys as k
+        semi join repeated as r on r.site_id = k.site_id and r.event_id = k.event_id and r.day = k.day
+        qualify row_number() over (partition by site_id, event_id, day order by ingest_ts, ts, event_type) = 1
+    )
+),
+
+kept as not materialized (
+    select i.*
+    from in_scope as i
+    anti join repeated as r on r.site_id = i.site_id and r.event_id = i.event_id and r.day = i.day
+    union all
+    (
+        select i.*
+        from in_scope as i
+        semi join repeated as r on r.site_id = i.site_id and r.event_id = i.event_id and r.day = i.day
+        qualify row_number() over (partition by site_id, event_id, day order by ingest_ts, ts, event_type) = 1
+    )
+),
+
+-- purchases whose order id the site sent earlier the same day (a reloaded thank-you page)
+repeated_orders as (
+    select site_id, event_id, day
+    from kept_keys
+    where event_type = 'purchase' and order_id is not null
+    qualify row_number() over (partition by site_id, order_id, day order by ts, event_id) > 1
+),
+
+-- each distinct page URL once: its path (what the dashboard groups pages by), and whether
+-- it is one of the site's comparison pages
+pages as (
+    select
+        site_id,
+        page_url,
+        case
+            when regexp_matches(page_url, '^[A-Za-z][A-Za-z0-9+.-]*://')
+                then coalesce(
+                    nullif(regexp_extract(page_url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)', 1), ''), '/'
+                )
+            else nullif(regexp_extract(page_url, '^[^?#]*'), '')
+        end as page_path,
+        coalesce(is_comparison_page(site_id, page_url), false) as comparison_page
+    from (select distinct site_id, page_url from keys where page_url is not null)
+),
+
+flat as not materialized (
     select
         site_id,
         event_id,
@@ -94,24 +168,14 @@ flat as (
         nullif(privacy.source_ip_anonymized, '') as source_ip_anonymized,
         day as event_dt,
         strftime(ts, '%H') as event_hour
-    from in_scope
-    where copy_number = 1
+    from kept
 )
 
 select
-    *,
-    -- the URL's path: what the dashboard groups pages by
-    case
-        when regexp_matches(page_url, '^[A-Za-z][A-Za-z0-9+.-]*://')
-            then coalesce(nullif(regexp_extract(page_url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)', 1), ''), '/')
-        else nullif(regexp_extract(page_url, '^[^?#]*'), '')
-    end as page_path,
-    event_type = 'page_view' and coalesce(is_comparison_page(site_id, page_url), false) as is_comparison
-from (
-    select
-        *,
-        event_type = 'purchase' and order_id is not null and row_number() over (
-            partition by site_id, event_type, order_id, event_dt order by ts, event_id
-        ) > 1 as is_duplicate_order
-    from flat
-)
+    f.*,
+    p.page_path,
+    f.event_type = 'page_view' and coalesce(p.comparison_page, false) as is_comparison,
+    o.event_id is not null as is_duplicate_order
+from flat as f
+left join pages as p on p.site_id = f.site_id and p.page_url = f.page_url
+left join repeated_orders as o on o.site_id = f.site_id and o.event_id = f.event_id and o.day = f.event_dt
