@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from prometheus_client import CollectorRegistry, generate_latest
+from pyiceberg.transforms import IdentityTransform
 
 from clicklake.config import LakeSettings
 from clicklake.lake.maintain import COMPACTIONS, compact, maintain
-from clicklake.lake.tables import BRONZE_EVENTS
+from clicklake.lake.tables import BRONZE_EVENTS, Partition, ensure_tables
 from clicklake.transform import Transformer, TransformMetrics
 from clicklake.transform.plan import watermark_of
+from clicklake.transform.tables import SILVER_EVENTS_SCHEMA, TABLES
 from transform.lakes import TABLE_KEYS, Lake, event
 
 
@@ -242,3 +246,34 @@ def test_maintenance_compacts_the_results_and_leaves_the_tables_as_they_were(lak
     # old snapshots of every table expired: each table still has its rows and its watermark
     assert lake.tables() == before
     assert lake.run().outcome == "up_to_date"
+
+
+def test_a_lake_with_silver_events_by_day_and_type_drops_the_type_and_rebuilds_its_days(lake: Lake) -> None:
+    # silver.events as an earlier version created it: partitioned by event_dt and event_type
+    ensure_tables(lake.catalog)
+    old = replace(
+        next(t for t in TABLES if t.identifier == "silver.events"),
+        partitions=(
+            Partition("event_dt", IdentityTransform(), "event_dt"),
+            Partition("event_type", IdentityTransform(), "event_type"),
+        ),
+    )
+    ensure_tables(lake.catalog, (old,))
+    lake.add(view(1), event("chart_interaction", "2026-11-01T10:05:00Z", chart={"action": "sort"}), view(2))
+    with lake.catalog.load_table("silver.events").transaction() as tx:
+        tx.append(
+            pa.Table.from_pylist(
+                [{"site_id": "s1", "event_id": "stale", "event_type": "page_view", "event_dt": day(1)}],
+                schema=SILVER_EVENTS_SCHEMA,
+            )
+        )
+    assert lake.run().outcome == "published"
+    table = lake.catalog.load_table("silver.events")
+    assert [f.name for f in table.spec().fields] == ["event_dt"]
+    # the old spec's file of the 1st was replaced with the rebuilt day
+    assert lake.rows("select event_dt, event_type from silver.events order by event_dt, event_type") == [
+        {"event_dt": day(1), "event_type": "chart_interaction"},
+        {"event_dt": day(1), "event_type": "page_view"},
+        {"event_dt": day(2), "event_type": "page_view"},
+    ]
+    assert len(files_of(lake, "silver.events", 1)) == 1  # one file for the day, every event type in it

@@ -41,6 +41,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import DataFile
+from pyiceberg.schema import index_by_id
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Snapshot
 
@@ -326,10 +327,12 @@ class Transformer:
         # 1. silver.events
         wanted = everything if full else bronze_filter(days)
         with _timed(report, "planning scans"):
-            tasks = planned if planned is not None else list(
-                bronze.scan(row_filter=wanted, snapshot_id=snapshot_id).plan_files()
+            tasks = (
+                planned
+                if planned is not None
+                else list(bronze.scan(row_filter=wanted, snapshot_id=snapshot_id).plan_files())
             )
-            register_view(con, "bronze", "events", bronze, snapshot_id=snapshot_id, row_filter=wanted, tasks=tasks)
+            _register(con, "bronze", "events", bronze, tasks, snapshot_id=snapshot_id, row_filter=wanted)
         self._scope(con, days)
         events = self._build(
             con, report, tables, SILVER_EVENTS, model_sql("silver_events"), everything if full else None, days
@@ -583,6 +586,37 @@ class Transformer:
                 table.maintenance.expire_snapshots().by_ids(expire).commit()
             except (CommitFailedException, ValidationException) as exc:
                 log.info("expiring old snapshots of %s raced another writer: %s", ".".join(table.name()), exc)
+
+
+def _register(
+    con: duckdb.DuckDBPyConnection,
+    schema_name: str,
+    name: str,
+    table: Table,
+    tasks: list[FileScanTask],
+    *,
+    snapshot_id: int | None = None,
+    row_filter: BooleanExpression | None = None,
+) -> None:
+    """The view `schema_name.name` over the planned files: a plain read when they all have the current columns.
+
+    `lake.views.register_view` reads the files by name (`union_by_name`), so that a file written
+    before a column was added still reads; DuckDB then opens every file to bind each query, a
+    second or more over bronze's thousands of files. The manifests say which columns a file
+    has (its value counts, per field id): when every file has exactly the current schema's,
+    the files are read as they are.
+    """
+    schema = table.schema()
+    leaves = {i for i, f in index_by_id(schema).items() if f.field_type.is_primitive}
+    uniform = bool(tasks) and all(
+        not task.delete_files and task.file.value_counts is not None and set(task.file.value_counts) == leaves
+        for task in tasks
+    )
+    if not uniform:
+        register_view(con, schema_name, name, table, snapshot_id=snapshot_id, row_filter=row_filter, tasks=tasks)
+        return
+    listing = "[" + ", ".join(text(local_path(task.file.file_path)) for task in tasks) + "]"
+    con.execute(f"CREATE OR REPLACE VIEW {ident(schema_name)}.{ident(name)} AS SELECT * FROM read_parquet({listing})")
 
 
 # -- settings as SQL -------------------------------------------------------------------
