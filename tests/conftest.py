@@ -91,6 +91,8 @@ def start_server(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # its own process group, so that `kill_server` also reaches the workers it spawns
+        start_new_session=True,
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT
@@ -105,8 +107,7 @@ def start_server(
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            proc.kill()
-            out, err = proc.communicate()
+            out, err = kill_server(proc)
             raise RuntimeError(f"clicklake {command} was not ready within {READY_TIMEOUT} s:\n{out}\n{err}")
         time.sleep(0.1)
 
@@ -122,10 +123,20 @@ def stop_server(
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        kill_server(proc)
         raise
     return proc.returncode, out, err
+
+
+def kill_server(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGKILL a server started by `start_server` and every process of its group; its (stdout, stderr).
+
+    Killing the supervisor alone would leave `clicklake collect`'s workers holding its
+    output pipes open, and reading them would never end.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    return proc.communicate()
 
 
 @contextlib.contextmanager
@@ -155,8 +166,10 @@ def clicklake_up(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Pope
     yield start
     for proc in started:
         if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+            kill_server(proc)
+        else:  # the supervisor exited; a worker may not have
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -70,6 +70,16 @@ def post_batches(url: str, key: str, requests: int, threads: int) -> list[httpx.
     return [r for part in parts for r in part]
 
 
+def accepted_in_metrics(url: str) -> list[float]:
+    """`clicklake_events_total{outcome="accepted"}` from six scrapes, each on a new connection (any worker)."""
+    out = []
+    for _ in range(6):
+        text = httpx.get(f"{url}/metrics", trust_env=False, headers={"Connection": "close"}).text
+        line = next(x for x in text.splitlines() if x.startswith('clicklake_events_total{outcome="accepted"}'))
+        out.append(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
 def test_two_workers_acknowledge_events_that_the_loader_then_loads(
     tmp_path: Path,
     collect: Callable[..., Collector],
@@ -84,6 +94,8 @@ def test_two_workers_acknowledge_events_that_the_loader_then_loads(
     assert [r.status_code for r in answers] == [200] * 40
     accepted = sum(r.json()["accepted"] for r in answers)
     assert accepted == 40 * len(EVENTS)
+    # whichever worker answers the scrape, /metrics counts the events of both
+    assert accepted_in_metrics(url) == [accepted] * 6
 
     code, out, err = stop_server(proc, signal.SIGTERM)
     assert code == 0, err
@@ -114,6 +126,7 @@ def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(
         answer = slow.recv(1024)
         assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 3
 
+    assert all(r.status_code == 200 for r in post_batches(url, write_key, requests=8, threads=2))
     first, second = workers_of(proc.pid)
     os.kill(first, signal.SIGKILL)
     deadline = time.monotonic() + READY_TIMEOUT
@@ -125,6 +138,8 @@ def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(
     now = workers_of(proc.pid)
     assert len(now) == 2 and first not in now and second in now
     assert all(r.status_code == 200 for r in post_batches(url, write_key, requests=8, threads=2))
+    # the killed worker's counts are kept in the sums
+    assert accepted_in_metrics(url) == [16 * len(EVENTS)] * 6
     code, _, err = stop_server(proc, signal.SIGTERM)
     assert code == 0, err
 

@@ -3,21 +3,30 @@
 One registry per app, so that several apps in one process (the tests) do not share
 counts. Routes are labelled by their template, not their path, so `/r/{link_id}` is one
 series however many links there are.
+
+Under `clicklake collect --workers N` every worker counts into files of a directory the
+supervisor names in `PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess mode),
+and `/metrics` answers the sums over all workers, those replaced since included,
+whichever worker takes the scrape.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 
+#: Set (by `clicklake collect`) before a worker process imports prometheus-client: counts go to files there.
+MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _ROUTES: Final = (
     ("/v1/events", "/v1/events"),
@@ -98,6 +107,11 @@ class Metrics:
             self.rejections.labels(head if head.startswith("$") else "other").inc()
 
     def render(self, request: Request) -> Response:
+        directory = os.environ.get(MULTIPROCESS_ENV)
+        if directory:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 

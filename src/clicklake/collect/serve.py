@@ -8,7 +8,8 @@ process; the stream takes appends from several processes at once.
 The parent binds the port, then supervises with uvicorn's multi-worker mode: a
 worker that dies is replaced, SIGHUP replaces them one by one. Each worker builds
 its app with `worker_app` and opens its own stream and metadata handles (workers are
-spawned, fresh processes: nothing open is shared); they are closed when it stops. SIGINT or
+spawned, fresh processes: nothing open is shared); they are closed when it stops. Their
+metrics are summed across workers (`clicklake.collect.metrics`). SIGINT or
 SIGTERM: the workers stop accepting, finish the requests in flight (a 200 is only
 ever sent after its durable append) and close their handles; then the parent
 exits 0. A worker that cannot start stops the whole command with an error.
@@ -19,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Final
 
@@ -110,6 +113,7 @@ def run(settings: Settings, workers: int) -> None:
         TerminalError: a worker failed to start (its error is logged above).
     """
     from clicklake.collect.metadata import Metadata
+    from clicklake.collect.metrics import MULTIPROCESS_ENV
     from clicklake.collect.protocol import uvicorn_options
     from clicklake.up import _listen
 
@@ -129,10 +133,20 @@ def run(settings: Settings, workers: int) -> None:
     )
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     supervisor = _Supervisor(config, [sock], url)
+    # The workers count into files here, and /metrics sums them (see clicklake.collect.metrics);
+    # spawned workers inherit the variable. A fresh directory per run: counts start at zero.
+    counts = tempfile.TemporaryDirectory(prefix="clicklake-metrics-")
+    before = os.environ.get(MULTIPROCESS_ENV)
+    os.environ[MULTIPROCESS_ENV] = counts.name
     try:
         supervisor.run()
     finally:
         sock.close()
+        if before is None:
+            os.environ.pop(MULTIPROCESS_ENV, None)
+        else:
+            os.environ[MULTIPROCESS_ENV] = before
+        counts.cleanup()
     if not supervisor.asked_to_stop:
         raise TerminalError("a collector worker failed to start (its error is above); nothing is being served")
     log.info("stopped: every worker finished its requests and closed its stream")
