@@ -13,37 +13,62 @@
 --     is null (time on a page is not measured).
 -- A missing value is "(none)". Revenue adds minor units as they come: it assumes one
 -- currency per site (a data-quality check warns when a day has several).
+--
+-- Distinct visitors and sessions are counted without a wide row per dimension value: the
+-- session dimensions are grouping sets over one narrow pass of the sessions; the page
+-- dimension groups the events once by page and session and once by page and visitor, and
+-- counts the groups.
 with sessions as (
-    select *
+    select
+        site_id,
+        event_dt,
+        visitor_id,
+        pageviews,
+        is_bounce,
+        duration_ms,
+        orders,
+        revenue_minor,
+        affiliate_clicks,
+        payout_cents,
+        coalesce(entry_page, '(none)') as entry_page,
+        coalesce(referrer_host, '(none)') as referrer,
+        coalesce(channel, '(none)') as channel,
+        coalesce(utm_source, '(none)') as utm_source,
+        coalesce(utm_medium, '(none)') as utm_medium,
+        coalesce(utm_campaign, '(none)') as utm_campaign,
+        coalesce(geo_country, '(none)') as country,
+        coalesce(device_type, '(none)') as device,
+        coalesce(browser, '(none)') as browser,
+        coalesce(os, '(none)') as os,
+        coalesce(ab_variant, '(none)') as ab_variant
     from silver.sessions
     where event_dt in (select day from scope) and not is_bot
 ),
 
-by_dimension as (
-    select s.*, d.dimension, d.value
-    from sessions as s,
-        unnest([
-            {'dimension': 'all', 'value': 'all'},
-            {'dimension': 'entry_page', 'value': coalesce(s.entry_page, '(none)')},
-            {'dimension': 'referrer', 'value': coalesce(s.referrer_host, '(none)')},
-            {'dimension': 'channel', 'value': coalesce(s.channel, '(none)')},
-            {'dimension': 'utm_source', 'value': coalesce(s.utm_source, '(none)')},
-            {'dimension': 'utm_medium', 'value': coalesce(s.utm_medium, '(none)')},
-            {'dimension': 'utm_campaign', 'value': coalesce(s.utm_campaign, '(none)')},
-            {'dimension': 'country', 'value': coalesce(s.geo_country, '(none)')},
-            {'dimension': 'device', 'value': coalesce(s.device_type, '(none)')},
-            {'dimension': 'browser', 'value': coalesce(s.browser, '(none)')},
-            {'dimension': 'os', 'value': coalesce(s.os, '(none)')},
-            {'dimension': 'ab_variant', 'value': coalesce(s.ab_variant, '(none)')}
-        ]) as dims(d)
-),
-
+-- one grouping set per dimension; a value is never null (a missing one is '(none)'), so the
+-- set a row comes from is the one column that is not null, or none for 'all'
 session_rows as (
     select
         site_id,
         event_dt,
-        dimension,
-        value,
+        case
+            when grouping(entry_page) = 0 then 'entry_page'
+            when grouping(referrer) = 0 then 'referrer'
+            when grouping(channel) = 0 then 'channel'
+            when grouping(utm_source) = 0 then 'utm_source'
+            when grouping(utm_medium) = 0 then 'utm_medium'
+            when grouping(utm_campaign) = 0 then 'utm_campaign'
+            when grouping(country) = 0 then 'country'
+            when grouping(device) = 0 then 'device'
+            when grouping(browser) = 0 then 'browser'
+            when grouping(os) = 0 then 'os'
+            when grouping(ab_variant) = 0 then 'ab_variant'
+            else 'all'
+        end as dimension,
+        coalesce(
+            entry_page, referrer, channel, utm_source, utm_medium, utm_campaign, country, device, browser, os,
+            ab_variant, 'all'
+        ) as value,
         count(distinct visitor_id) as visitors,
         count(*) as sessions,
         sum(pageviews) as pageviews,
@@ -53,8 +78,21 @@ session_rows as (
         sum(revenue_minor) as revenue_minor,
         sum(affiliate_clicks) as affiliate_clicks,
         sum(payout_cents) as payout_cents
-    from by_dimension
-    group by site_id, event_dt, dimension, value
+    from sessions
+    group by grouping sets (
+        (site_id, event_dt),
+        (site_id, event_dt, entry_page),
+        (site_id, event_dt, referrer),
+        (site_id, event_dt, channel),
+        (site_id, event_dt, utm_source),
+        (site_id, event_dt, utm_medium),
+        (site_id, event_dt, utm_campaign),
+        (site_id, event_dt, country),
+        (site_id, event_dt, device),
+        (site_id, event_dt, browser),
+        (site_id, event_dt, os),
+        (site_id, event_dt, ab_variant)
+    )
 ),
 
 page_events as (
@@ -78,23 +116,42 @@ page_events as (
     where e.event_dt in (select day from scope) and not s.is_bot
 ),
 
+-- one row per page and session (by_visitor = 0), and one per page and visitor (by_visitor = 1):
+-- counting these groups gives exactly the distinct sessions and visitors
+page_groups as (
+    select
+        site_id,
+        event_dt,
+        value,
+        session_id,
+        visitor_id,
+        grouping(session_id) as by_visitor,
+        count(*) filter (where event_type = 'page_view') as pageviews,
+        bool_or(is_bounce) filter (where event_type = 'page_view') as is_bounce,
+        bool_or(orders > 0) filter (where event_type = 'page_view') as converted,
+        sum(revenue_minor) filter (where event_type = 'purchase' and not is_duplicate_order) as revenue_minor,
+        count(*) filter (where event_type = 'affiliate_click') as affiliate_clicks,
+        sum(payout_cents) filter (where event_type = 'affiliate_click') as payout_cents
+    from page_events
+    group by grouping sets ((site_id, event_dt, value, session_id), (site_id, event_dt, value, visitor_id))
+),
+
 page_rows as (
     select
         site_id,
         event_dt,
         'page' as dimension,
         value,
-        count(distinct visitor_id) filter (where event_type = 'page_view') as visitors,
-        count(distinct session_id) filter (where event_type = 'page_view') as sessions,
-        count(*) filter (where event_type = 'page_view') as pageviews,
-        count(distinct session_id) filter (where event_type = 'page_view' and is_bounce) as bounces,
+        count(*) filter (where by_visitor = 1 and visitor_id is not null and pageviews > 0) as visitors,
+        count(*) filter (where by_visitor = 0 and pageviews > 0) as sessions,
+        coalesce(sum(pageviews) filter (where by_visitor = 0), 0) as pageviews,
+        count(*) filter (where by_visitor = 0 and is_bounce) as bounces,
         null as duration_ms,
-        count(distinct session_id) filter (where event_type = 'page_view' and orders > 0) as conversions,
-        coalesce(sum(revenue_minor) filter (where event_type = 'purchase' and not is_duplicate_order), 0)
-            as revenue_minor,
-        count(*) filter (where event_type = 'affiliate_click') as affiliate_clicks,
-        coalesce(sum(payout_cents) filter (where event_type = 'affiliate_click'), 0) as payout_cents
-    from page_events
+        count(*) filter (where by_visitor = 0 and converted) as conversions,
+        coalesce(sum(revenue_minor) filter (where by_visitor = 0), 0) as revenue_minor,
+        coalesce(sum(affiliate_clicks) filter (where by_visitor = 0), 0) as affiliate_clicks,
+        coalesce(sum(payout_cents) filter (where by_visitor = 0), 0) as payout_cents
+    from page_groups
     group by site_id, event_dt, value
 )
 
