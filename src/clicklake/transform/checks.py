@@ -223,10 +223,8 @@ def silver_sessions_checks() -> list[Check]:
                 f"""
                 WITH sessions AS (SELECT event_dt AS day, sum(pageviews) AS n FROM {view} GROUP BY 1),
                 views AS (
-                    SELECT se.session_dt AS day, count(*) AS n FROM session_events AS se
-                    JOIN silver.events AS e
-                        ON e.site_id = se.site_id AND e.event_id = se.event_id AND e.event_dt = se.event_dt
-                    WHERE e.event_type = 'page_view' AND se.session_dt IN (SELECT day FROM scope) GROUP BY 1
+                    SELECT session_dt AS day, count(*) AS n FROM session_events
+                    WHERE is_page_view AND session_dt IN (SELECT day FROM scope) GROUP BY 1
                 )
                 SELECT coalesce(s.day, v.day) AS day, coalesce(s.n, 0) AS in_sessions, coalesce(v.n, 0) AS views
                 FROM sessions AS s FULL JOIN views AS v ON v.day = s.day

@@ -27,7 +27,8 @@ with keyed as (
             when visitor_id is not null then 'visitor'
             else 'event'
         end as session_source,
-        coalesce(session_id, visitor_id, event_id) as session_key
+        coalesce(session_id, visitor_id, event_id) as session_key,
+        event_type = 'page_view' as is_page_view
     from silver.events
     where event_dt in (select day + cast(k as integer) from scope, range(-2, 2) as offsets(k))
 ),
@@ -119,7 +120,9 @@ select
     n.session_source,
     n.session_start_ts,
     n.session_dt,
-    a.event_seq
+    a.event_seq,
+    -- for the check that sessions' page views add up, without joining silver.events again
+    a.is_page_view
 from assigned as a
 join named as n
     on n.site_id = a.site_id
