@@ -15,7 +15,7 @@ from clicklake.config import LakeSettings
 from clicklake.lake.maintain import COMPACTIONS, compact, maintain
 from clicklake.lake.tables import BRONZE_EVENTS, Partition, ensure_tables
 from clicklake.transform import Transformer, TransformMetrics
-from clicklake.transform.plan import watermark_of
+from clicklake.transform.plan import bronze_filter, plan_bronze, watermark_of
 from clicklake.transform.tables import SILVER_EVENTS_SCHEMA, TABLES
 from transform.lakes import TABLE_KEYS, Lake, event
 
@@ -277,3 +277,23 @@ def test_a_lake_with_silver_events_by_day_and_type_drops_the_type_and_rebuilds_i
         {"event_dt": day(2), "event_type": "page_view"},
     ]
     assert len(files_of(lake, "silver.events", 1)) == 1  # one file for the day, every event type in it
+
+
+def test_bronze_is_planned_as_pyiceberg_plans_it(lake: Lake) -> None:
+    """plan_bronze reads the manifests itself: the same files as pyiceberg's scan with bronze_filter."""
+    for n in (1, 2, 3, 5):  # a commit (a manifest) per day
+        lake.add(view(n), view(n, hour=23))
+    # one commit over several days, with an event of day 2 that arrived three days late
+    lake.add(view(2, hour=12, ingest_delay_ms=3 * 86_400_000), view(4), view(6))
+    bronze = lake.catalog.load_table(BRONZE_EVENTS)
+    snapshot = bronze.current_snapshot()
+    assert snapshot is not None
+    everything = {t.file.file_path for t in bronze.scan().plan_files()}
+    planned = plan_bronze(bronze, snapshot, None)
+    assert planned is not None and {t.file.file_path for t in planned} == everything
+    for days in ({day(1)}, {day(2)}, {day(3), day(4)}, {day(6)}, {day(9)}, set()):
+        expected = {t.file.file_path for t in bronze.scan(row_filter=bronze_filter(days)).plan_files()}
+        planned = plan_bronze(bronze, snapshot, days)
+        assert planned is not None and {t.file.file_path for t in planned} == expected, days
+    sixth = plan_bronze(bronze, snapshot, {day(6)})
+    assert sixth is not None and 0 < len(sixth) < len(everything)

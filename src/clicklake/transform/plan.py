@@ -39,10 +39,11 @@ from pyiceberg.expressions import (
     Reference,
 )
 from pyiceberg.expressions.literals import literal
-from pyiceberg.manifest import DataFile, ManifestEntryStatus
+from pyiceberg.manifest import DataFile, ManifestContent, ManifestEntryStatus, ManifestFile
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation, Snapshot
-from pyiceberg.types import TimestamptzType
+from pyiceberg.transforms import IdentityTransform
+from pyiceberg.types import DateType, TimestamptzType
 
 from clicklake.errors import TerminalError
 from clicklake.lake.maintain import OPERATION_KEY
@@ -193,6 +194,61 @@ def bronze_filter(days: Iterable[date]) -> BooleanExpression:
         return AlwaysFalse()
     since = (ordered[0] - timedelta(days=1)).isoformat()
     return And(ts_filter(ordered), GreaterThanOrEqual(term=Reference("ingest_dt"), value=literal(since)))
+
+
+def plan_bronze(bronze: Table, snapshot: Snapshot, days: Iterable[date] | None) -> list[FileScanTask] | None:
+    """The data files of `snapshot` that may hold rows of `days` (every file when None), as scan tasks.
+
+    What `bronze.scan(row_filter=bronze_filter(days)).plan_files()` gives, without its cost:
+    pyiceberg evaluates the filter's partition and metrics predicates and a residual for every
+    manifest entry, twice the time of reading the entries, and bronze has thousands of small
+    files. Here a manifest whose `ingest_dt` bounds end before the first day's eve is skipped
+    (as `bronze_filter` lets pyiceberg do), and an entry is kept when its `ts` bounds meet one
+    of the days (or it has none). None when the snapshot has delete files: pyiceberg must plan.
+    """
+    manifests = snapshot.manifests(bronze.io)
+    if any(m.content != ManifestContent.DATA for m in manifests):
+        return None
+    wanted = sorted(set(days)) if days is not None else None
+    if wanted is not None and not wanted:
+        return []
+    ts_id = bronze.schema().find_field("ts").field_id
+    tasks = []
+    for manifest in manifests:
+        if wanted is not None and _ingested_before(bronze, manifest, wanted[0] - timedelta(days=1)):
+            continue
+        for entry in manifest.fetch_manifest_entry(bronze.io, discard_deleted=True):
+            data_file = entry.data_file
+            if wanted is not None:
+                bounds = _bounds(data_file, ts_id)
+                if bounds is not None and not _meets(bounds, wanted):
+                    continue
+            tasks.append(FileScanTask(data_file))
+    return tasks
+
+
+def _ingested_before(bronze: Table, manifest: ManifestFile, day: date) -> bool:
+    """Whether every file of `manifest` was ingested before `day`, by its partition summary of `ingest_dt`."""
+    spec = bronze.specs().get(manifest.partition_spec_id)
+    if spec is None or not manifest.partitions:
+        return False
+    source = bronze.schema().find_field("ingest_dt").field_id
+    for i, partition_field in enumerate(spec.fields):
+        if partition_field.source_id == source and isinstance(partition_field.transform, IdentityTransform):
+            if i >= len(manifest.partitions):
+                return False
+            upper = manifest.partitions[i].upper_bound
+            if upper is None:
+                return False
+            last = from_bytes(DateType(), upper)
+            assert isinstance(last, int)  # days since the epoch
+            return _EPOCH.date() + timedelta(days=last) < day
+    return False
+
+
+def _meets(bounds: tuple[date, date], days: list[date]) -> bool:
+    first, last = bounds
+    return any(first <= d <= last for d in days)
 
 
 def day_counts(

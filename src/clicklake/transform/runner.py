@@ -62,6 +62,7 @@ from clicklake.transform.plan import (
     day_filter,
     days_of,
     local_path,
+    plan_bronze,
     removed_files,
     spanned_days,
     watermark_of,
@@ -249,7 +250,9 @@ class Transformer:
                     return
                 report.mode = "full"
                 # planned once: the days come from these files' bounds, and silver.events reads them
-                planned = list(bronze.scan(snapshot_id=snapshot.snapshot_id).plan_files())
+                planned = plan_bronze(bronze, snapshot, None)
+                if planned is None:
+                    planned = list(bronze.scan(snapshot_id=snapshot.snapshot_id).plan_files())
                 days = spanned_days(bronze, planned)
                 target = Watermark(snapshot.sequence_number or 0, snapshot.snapshot_id, self.models)
             else:
@@ -327,6 +330,8 @@ class Transformer:
         # 1. silver.events
         wanted = everything if full else bronze_filter(days)
         with _timed(report, "planning scans"):
+            if planned is None and snapshot is not None:
+                planned = plan_bronze(bronze, snapshot, None if full else days)
             tasks = (
                 planned
                 if planned is not None
@@ -350,7 +355,7 @@ class Transformer:
         self._check(report, con, dq.silver_events_checks(), [events])
         self._publish(report, events, props)
         with _timed(report, "planning scans"):
-            register_view(con, "silver", "events", events.table, row_filter=everything if full else day_filter(context))
+            _register_table(con, "silver", "events", events.table, everything if full else day_filter(context))
 
         # 2. silver.sessions
         self._scope(con, sessionised)
@@ -364,11 +369,12 @@ class Transformer:
         self._check(report, con, dq.silver_sessions_checks(), [built])
         self._publish(report, built, props)
         with _timed(report, "planning scans"):
-            register_view(con, "silver", "sessions", built.table)
+            _register_table(con, "silver", "sessions", built.table)
 
         # 3. silver.user_segments
         with _timed(report, "planning scans"):
-            register_view(con, "silver", "user_segments", tables[SILVER_USER_SEGMENTS])
+            _register_table(con, "silver", "user_segments", tables[SILVER_USER_SEGMENTS])
+        started = time.monotonic()
         con.execute("SET VARIABLE as_of = (SELECT max(session_end_ts) FROM silver.sessions)")
         con.execute("CREATE OR REPLACE TEMP VIEW segment_evidence AS " + segment_evidence(self.settings.segments))
         schema = _DEFS[SILVER_USER_SEGMENTS].arrow
@@ -376,9 +382,11 @@ class Transformer:
             "CREATE OR REPLACE TEMP TABLE new_user_segments AS "
             + cast_select(model_sql("silver_user_segments"), schema)
         )
+        report.timings[SILVER_USER_SEGMENTS] = time.monotonic() - started
         funnel_days = set(sessions)
         if not full:
-            changed = {row[0] for row in con.execute(model_sql("_segment_changes")).fetchall()}
+            with _timed(report, "segment changes"):
+                changed = {row[0] for row in con.execute(model_sql("_segment_changes")).fetchall()}
             funnel_days |= changed
             if changed - sessions:
                 self._say(f"segments changed for sessions of {_describe_days(changed - sessions)} more")
@@ -388,7 +396,7 @@ class Transformer:
         self._check(report, con, dq.user_segments_checks(self.settings.segments), [segments])
         self._publish(report, segments, props)
         with _timed(report, "planning scans"):
-            register_view(con, "silver", "user_segments", segments.table)
+            _register_table(con, "silver", "user_segments", segments.table)
 
         # 4. gold, published only when every gold check passes
         self._scope(con, funnel_days)
@@ -586,6 +594,18 @@ class Transformer:
                 table.maintenance.expire_snapshots().by_ids(expire).commit()
             except (CommitFailedException, ValidationException) as exc:
                 log.info("expiring old snapshots of %s raced another writer: %s", ".".join(table.name()), exc)
+
+
+def _register_table(
+    con: duckdb.DuckDBPyConnection,
+    schema_name: str,
+    name: str,
+    table: Table,
+    row_filter: BooleanExpression | None = None,
+) -> None:
+    """The view `schema_name.name` over the table's current snapshot (the files `row_filter` may match)."""
+    wanted = row_filter if row_filter is not None else AlwaysTrue()
+    _register(con, schema_name, name, table, list(table.scan(row_filter=wanted).plan_files()), row_filter=wanted)
 
 
 def _register(
