@@ -15,7 +15,7 @@ from clicklake.config import LakeSettings
 from clicklake.lake.maintain import COMPACTIONS, compact, maintain
 from clicklake.lake.tables import BRONZE_EVENTS, Partition, ensure_tables
 from clicklake.transform import Transformer, TransformMetrics
-from clicklake.transform.plan import bronze_filter, plan_bronze, watermark_of
+from clicklake.transform.plan import BronzeFiles, bronze_filter, plan_bronze, watermark_of
 from clicklake.transform.tables import SILVER_EVENTS_SCHEMA, TABLES
 from transform.lakes import TABLE_KEYS, Lake, event
 
@@ -291,9 +291,13 @@ def test_bronze_is_planned_as_pyiceberg_plans_it(lake: Lake) -> None:
     everything = {t.file.file_path for t in bronze.scan().plan_files()}
     planned = plan_bronze(bronze, snapshot, None)
     assert planned is not None and {t.file.file_path for t in planned} == everything
+    cache = BronzeFiles()  # read once, then kept slim: the same files, rows and ts bounds
+    ts = bronze.schema().find_field("ts").field_id
     for days in ({day(1)}, {day(2)}, {day(3), day(4)}, {day(6)}, {day(9)}, set()):
-        expected = {t.file.file_path for t in bronze.scan(row_filter=bronze_filter(days)).plan_files()}
-        planned = plan_bronze(bronze, snapshot, days)
-        assert planned is not None and {t.file.file_path for t in planned} == expected, days
+        scan = bronze.scan(row_filter=bronze_filter(days)).plan_files()
+        expected = {t.file.file_path: (t.file.record_count, t.file.lower_bounds[ts]) for t in scan}
+        for planned in (plan_bronze(bronze, snapshot, days), plan_bronze(bronze, snapshot, days, cache)):
+            assert planned is not None
+            assert {t.file.file_path: (t.file.record_count, t.file.lower_bounds[ts]) for t in planned} == expected
     sixth = plan_bronze(bronze, snapshot, {day(6)})
     assert sixth is not None and 0 < len(sixth) < len(everything)

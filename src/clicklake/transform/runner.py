@@ -54,6 +54,7 @@ from clicklake.transform.checks import CheckResult
 from clicklake.transform.lock import RunLock
 from clicklake.transform.metrics import TransformMetrics
 from clicklake.transform.plan import (
+    BronzeFiles,
     Watermark,
     added_files,
     around,
@@ -160,6 +161,8 @@ class Transformer:
         self.metrics = metrics
         self.progress = progress
         self.lock = RunLock(work_dir / "transform.lock")
+        # bronze's manifest entries, read once per manifest across this transformer's runs
+        self.bronze_files = BronzeFiles()
         # the settings the models read: a change to any of them changes what a rebuild gives
         read = {
             "session_gap_minutes": settings.session_gap_minutes,
@@ -250,7 +253,7 @@ class Transformer:
                     return
                 report.mode = "full"
                 # planned once: the days come from these files' bounds, and silver.events reads them
-                planned = plan_bronze(bronze, snapshot, None)
+                planned = plan_bronze(bronze, snapshot, None, self.bronze_files)
                 if planned is None:
                     planned = list(bronze.scan(snapshot_id=snapshot.snapshot_id).plan_files())
                 days = spanned_days(bronze, planned)
@@ -331,7 +334,7 @@ class Transformer:
         wanted = everything if full else bronze_filter(days)
         with _timed(report, "planning scans"):
             if planned is None and snapshot is not None:
-                planned = plan_bronze(bronze, snapshot, None if full else days)
+                planned = plan_bronze(bronze, snapshot, None if full else days, self.bronze_files)
             tasks = (
                 planned
                 if planned is not None
