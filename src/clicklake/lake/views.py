@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlparse
 
 import duckdb
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.schema import index_by_id
 from pyiceberg.table import FileScanTask, Table
 
 from clicklake.errors import ClicklakeError
@@ -54,12 +55,26 @@ def register_view(
     if not files:
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {ident(empty_name)}")
         return []
+    if _uniform(table, tasks):
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({list_literal(files)})")
+        return files
     # union_by_name: files written before a column was added lack it (or a nested field of it).
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {ident(empty_name)} "
         f"UNION ALL BY NAME SELECT * FROM read_parquet({list_literal(files)}, union_by_name = true)"
     )
     return files
+
+
+def _uniform(table: Table, tasks: list[FileScanTask]) -> bool:
+    """Whether every file has exactly the columns of the table's current schema, so needs no `union_by_name`.
+
+    With `union_by_name` DuckDB opens every file to bind each query, a second or more over
+    bronze's thousands of files. The manifests say which columns a file has (its value
+    counts, per field id); a file without them is read by name.
+    """
+    leaves = {i for i, f in index_by_id(table.schema()).items() if f.field_type.is_primitive}
+    return all(task.file.value_counts is not None and set(task.file.value_counts) == leaves for task in tasks)
 
 
 def local_path(location: str) -> str:

@@ -41,7 +41,6 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import DataFile
-from pyiceberg.schema import index_by_id
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Snapshot
 
@@ -340,7 +339,7 @@ class Transformer:
                 if planned is not None
                 else list(bronze.scan(row_filter=wanted, snapshot_id=snapshot_id).plan_files())
             )
-            _register(con, "bronze", "events", bronze, tasks, snapshot_id=snapshot_id, row_filter=wanted)
+            register_view(con, "bronze", "events", bronze, snapshot_id=snapshot_id, row_filter=wanted, tasks=tasks)
         self._scope(con, days)
         events = self._build(
             con, report, tables, SILVER_EVENTS, model_sql("silver_events"), everything if full else None, days
@@ -358,7 +357,7 @@ class Transformer:
         self._check(report, con, dq.silver_events_checks(), [events])
         self._publish(report, events, props)
         with _timed(report, "planning scans"):
-            _register_table(con, "silver", "events", events.table, everything if full else day_filter(context))
+            register_view(con, "silver", "events", events.table, row_filter=everything if full else day_filter(context))
 
         # 2. silver.sessions
         self._scope(con, sessionised)
@@ -372,11 +371,11 @@ class Transformer:
         self._check(report, con, dq.silver_sessions_checks(), [built])
         self._publish(report, built, props)
         with _timed(report, "planning scans"):
-            _register_table(con, "silver", "sessions", built.table)
+            register_view(con, "silver", "sessions", built.table)
 
         # 3. silver.user_segments
         with _timed(report, "planning scans"):
-            _register_table(con, "silver", "user_segments", tables[SILVER_USER_SEGMENTS])
+            register_view(con, "silver", "user_segments", tables[SILVER_USER_SEGMENTS])
         started = time.monotonic()
         con.execute("SET VARIABLE as_of = (SELECT max(session_end_ts) FROM silver.sessions)")
         con.execute("CREATE OR REPLACE TEMP VIEW segment_evidence AS " + segment_evidence(self.settings.segments))
@@ -399,7 +398,7 @@ class Transformer:
         self._check(report, con, dq.user_segments_checks(self.settings.segments), [segments])
         self._publish(report, segments, props)
         with _timed(report, "planning scans"):
-            _register_table(con, "silver", "user_segments", segments.table)
+            register_view(con, "silver", "user_segments", segments.table)
 
         # 4. gold, published only when every gold check passes
         self._scope(con, funnel_days)
@@ -597,49 +596,6 @@ class Transformer:
                 table.maintenance.expire_snapshots().by_ids(expire).commit()
             except (CommitFailedException, ValidationException) as exc:
                 log.info("expiring old snapshots of %s raced another writer: %s", ".".join(table.name()), exc)
-
-
-def _register_table(
-    con: duckdb.DuckDBPyConnection,
-    schema_name: str,
-    name: str,
-    table: Table,
-    row_filter: BooleanExpression | None = None,
-) -> None:
-    """The view `schema_name.name` over the table's current snapshot (the files `row_filter` may match)."""
-    wanted = row_filter if row_filter is not None else AlwaysTrue()
-    _register(con, schema_name, name, table, list(table.scan(row_filter=wanted).plan_files()), row_filter=wanted)
-
-
-def _register(
-    con: duckdb.DuckDBPyConnection,
-    schema_name: str,
-    name: str,
-    table: Table,
-    tasks: list[FileScanTask],
-    *,
-    snapshot_id: int | None = None,
-    row_filter: BooleanExpression | None = None,
-) -> None:
-    """The view `schema_name.name` over the planned files: a plain read when they all have the current columns.
-
-    `lake.views.register_view` reads the files by name (`union_by_name`), so that a file written
-    before a column was added still reads; DuckDB then opens every file to bind each query, a
-    second or more over bronze's thousands of files. The manifests say which columns a file
-    has (its value counts, per field id): when every file has exactly the current schema's,
-    the files are read as they are.
-    """
-    schema = table.schema()
-    leaves = {i for i, f in index_by_id(schema).items() if f.field_type.is_primitive}
-    uniform = bool(tasks) and all(
-        not task.delete_files and task.file.value_counts is not None and set(task.file.value_counts) == leaves
-        for task in tasks
-    )
-    if not uniform:
-        register_view(con, schema_name, name, table, snapshot_id=snapshot_id, row_filter=row_filter, tasks=tasks)
-        return
-    listing = "[" + ", ".join(text(local_path(task.file.file_path)) for task in tasks) + "]"
-    con.execute(f"CREATE OR REPLACE VIEW {ident(schema_name)}.{ident(name)} AS SELECT * FROM read_parquet({listing})")
 
 
 # -- settings as SQL -------------------------------------------------------------------
