@@ -118,6 +118,20 @@ def test_the_window_read_back_at_a_restart_outlives_the_first_commit(
     assert len(ids(catalog)) == 15
 
 
+def test_a_loader_restarted_on_a_backlog_older_than_the_window_still_drops_retries(
+    stream: Stream, catalog: Any, tmp_path: Path
+) -> None:
+    """After an outage the backlog was ingested long before the loader runs: its retries count once."""
+    two_hours_ago = int(time.time() * 1000) - 2 * 3_600_000  # the window is 10 minutes
+    first = records(10, ingest_ts=two_hours_ago)
+    append(stream, first)
+    make_loader(stream, catalog, tmp_path).drain()
+    append(stream, records(3, prefix="later", ingest_ts=two_hours_ago + 1_000) + first[:4])  # the client retried
+    stats = make_loader(stream, catalog, tmp_path).drain()
+    assert (stats.events, stats.duplicates) == (3, 4)
+    assert len(ids(catalog)) == 13 and len(set(ids(catalog))) == 13
+
+
 def test_files_are_partitioned_and_sorted_by_site_then_time(stream: Stream, catalog: Any, tmp_path: Path) -> None:
     append(stream, records(90, sites=2))
     make_loader(stream, catalog, tmp_path).drain()

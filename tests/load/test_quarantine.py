@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -14,7 +15,7 @@ from clicklake.load.quarantine import list_quarantine, replay
 from clicklake.query.engine import query
 from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.stream import open_stream
-from samples import NOW_MS, records
+from samples import records
 
 RECENT = '"2026-11-22T11:00:00Z"'
 
@@ -28,9 +29,12 @@ def event(ts: str, event_id: str | None = None) -> bytes:
 def fill(data: Path) -> None:
     """Quarantine: two door rejections that pass today, one that never will, one unreadable stream record."""
     stream = open_stream(data / "stream", partitions=2)
+    # the door received its rejections a moment before they reach the stream (the wall clock,
+    # which stamps the loader's own row: a fixed date here would order the list by the run's date)
+    received = time.time_ns() // 1_000_000 - 1_000
 
     def refused(raw: bytes, reason: str, site: str | None = "s1") -> tuple[str, bytes]:
-        return ("k", encode_payload(Rejected(site_id=site, received_ts=NOW_MS, source="http", reason=reason, raw=raw)))
+        return ("k", encode_payload(Rejected(site_id=site, received_ts=received, source="http", reason=reason, raw=raw)))
 
     try:
         stream.append(
@@ -53,9 +57,10 @@ def test_list_shows_newest_first_with_reasons(tmp_path: Path, clicklake: Callabl
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == 4
-    # newest first: the door rows were received at NOW_MS, the loader row at its append time (earlier)
-    assert [r["stream_offset"] for r in rows] == [2, 1, 0, 3]
-    assert rows[0]["reason"] == "$.ts: required"
+    # newest first: the loader's row at its append time, then the door rows received a second
+    # before, ties by stream offset
+    assert [r["stream_offset"] for r in rows] == [3, 2, 1, 0]
+    assert rows[0]["source"] == "loader" and rows[1]["reason"] == "$.ts: required"
     text = clicklake("quarantine", "list", "--site", "s2")
     assert text.returncode == 0, text.stderr
     assert "1 quarantined events not yet replayed; showing 1" in text.stdout

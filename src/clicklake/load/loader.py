@@ -44,6 +44,7 @@ from pyiceberg.table import Table
 
 from clicklake._failpoint import failpoint
 from clicklake.errors import TransientError
+from clicklake.lake.bounds import upper_bound
 from clicklake.lake.position import StreamPosition, committed_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE, QUARANTINE_SCHEMA, ensure_tables
 from clicklake.load.convert import Converter
@@ -368,20 +369,24 @@ class Loader:
                 self._seen.pop(key, None)
 
     def _refill_seen(self) -> None:
-        """Load the keys of the last window of committed events from the table."""
-        snapshot = self._events.current_snapshot()
-        if snapshot is None or self.dedup_window_ms == 0:
+        """Load the keys of the last window of committed events from the table.
+
+        The window ends at the newest committed `ingest_ts`, the clock that eviction and
+        matching use, not at the wall clock: a loader restarted on a backlog older than the
+        window must still know the keys just before it.
+        """
+        if self.dedup_window_ms == 0:
             return
-        since = snapshot.timestamp_ms - self.dedup_window_ms
+        newest = upper_bound(self._events, "ingest_ts")
+        if newest is None:
+            return
         scan = self._events.scan(
-            row_filter=f"ingest_ts >= {since}", selected_fields=("site_id", "event_id", "ingest_ts")
+            row_filter=f"ingest_ts >= {newest - self.dedup_window_ms}",
+            selected_fields=("site_id", "event_id", "ingest_ts"),
         )
         recent = scan.to_arrow()
         if recent.num_rows:
-            # keyed by the rows' own newest ingest_ts, as `_remember` keys every later batch: the
-            # snapshot's time is the loader's clock, and a collector's clock ahead of it made the
-            # first commit after a restart evict these keys at once
-            self._seen_batches.append((pc.max(recent["ingest_ts"]).as_py(), self._keys(recent)))
+            self._seen_batches.append((newest, self._keys(recent)))
             self._seen.update(dict.fromkeys(self._seen_batches[-1][1]))
             log.info("duplicate window: %d recent events read back from %s", recent.num_rows, BRONZE_EVENTS)
 
