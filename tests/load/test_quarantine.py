@@ -31,10 +31,10 @@ def fill(data: Path) -> None:
     stream = open_stream(data / "stream", partitions=2)
     # the door received its rejections a moment before they reach the stream (the wall clock,
     # which stamps the loader's own row: a fixed date here would order the list by the run's date)
-    received = time.time_ns() // 1_000_000 - 1_000
+    at = time.time_ns() // 1_000_000 - 1_000
 
     def refused(raw: bytes, reason: str, site: str | None = "s1") -> tuple[str, bytes]:
-        return ("k", encode_payload(Rejected(site_id=site, received_ts=received, source="http", reason=reason, raw=raw)))
+        return ("k", encode_payload(Rejected(site_id=site, received_ts=at, source="http", reason=reason, raw=raw)))
 
     try:
         stream.append(
