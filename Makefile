@@ -10,10 +10,10 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up test lint bench docs clean sdk test-sdk chromium nodejs
+.PHONY: help up test test-shifted lint bench docs clean sdk test-sdk chromium nodejs faketime
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "clicklake needs Python 3.11+ as $(PY)"; exit 1; }
@@ -48,11 +48,25 @@ chromium: # Debian's chromium for the browser tests (Playwright drives it; nothi
 	@test -x /usr/bin/chromium || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
+faketime: # Debian's libfaketime, for the shifted-clock run
+	@command -v faketime >/dev/null || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y faketime; }
+
 up: $(VENV)/.synced sdk ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
 	$(BIN)/clicklake up --demo
 
-test: $(VENV)/.synced lint test-sdk chromium ## the full test suite (what CI runs)
+test: $(VENV)/.synced lint test-sdk chromium ## the full test suite (what CI runs), then the shifted-clock run
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-shifted
+
+# The suites that read the clock, again with the wall clock a year ahead (libfaketime), so that
+# no test can lean on the date it runs. The monotonic clock stays real, and tests/_clock makes
+# time.sleep work under it (see its sitecustomize.py).
+SHIFTED_SUITES := tests/load tests/lake tests/transform
+SHIFT := +365d
+test-shifted: $(VENV)/.synced faketime ## the clock-sensitive suites, the wall clock a year ahead
+	PYTHONPATH=tests/_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(SHIFT)' \
+		$(BIN)/python -m pytest $(SHIFTED_SUITES)
 
 lint: $(VENV)/.synced ## ruff and mypy
 	$(BIN)/ruff check src tests bench

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +28,7 @@ from clicklake.lake.maintain import (
     expire_snapshots,
     maintain,
     remove_unreferenced_files,
+    storage_clock,
 )
 from clicklake.lake.position import OFFSETS_KEY, StreamPosition, committed_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE, EVENTS_SCHEMA, ensure_tables
@@ -325,7 +325,8 @@ def test_expire_snapshots_keeps_newer_ones_and_always_the_current(loader: Loader
 
 
 def age(root: Path, hours: float) -> None:
-    then = time.time() - hours * 3600
+    """Make every file under root `hours` old, on the file system's clock (the one that stamps them)."""
+    then = storage_clock(root) - hours * 3600
     for path in root.rglob("*"):
         if path.is_file():
             os.utime(path, (then, then))
@@ -343,7 +344,8 @@ def test_unreferenced_files_are_deleted_once_old(catalog: Catalog, loader: Loade
     in_flight.write_bytes(b"PAR1")
     stray = root / "metadata" / "snap-0-0-stray.avro"
     stray.write_bytes(b"Obj")
-    os.utime(stray, (time.time() - 7200, time.time() - 7200))
+    two_hours_ago = storage_clock(root) - 7200
+    os.utime(stray, (two_hours_ago, two_hours_ago))
     freed = sum(local(p).stat().st_size for p in replaced) + 3
 
     [events_report] = [t for t in maintain(catalog, EXPIRE_ALL).tables if t.table == BRONZE_EVENTS]

@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow.compute as pc
 from pyiceberg.conversions import from_bytes
 from pyiceberg.table import Table
+from pyiceberg.types import PrimitiveType
 
 
 def upper_bound(table: Table, column: str) -> Any | None:
@@ -18,6 +19,8 @@ def upper_bound(table: Table, column: str) -> Any | None:
     if table.current_snapshot() is None:
         return None
     field = table.schema().find_field(column)
+    if not isinstance(field.field_type, PrimitiveType):
+        raise TypeError(f"{column} is not a primitive column; only those have bounds")
     newest: Any | None = None
     for task in table.scan(selected_fields=(column,)).plan_files():
         raw = (task.file.upper_bounds or {}).get(field.field_id)

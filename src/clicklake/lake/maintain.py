@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -391,8 +392,9 @@ def _name(table: Table) -> str:
 def remove_unreferenced_files(table: Table, older_than: datetime) -> tuple[int, int]:
     """Delete data files, manifests and manifest lists under the table's location that no snapshot uses.
 
-    Only files last modified before `older_than` go, so a file a writer has just
-    written and not yet committed stays. `*.metadata.json` files are never touched.
+    Only files older than `older_than` (this process's clock) go, so a file a writer has
+    just written and not yet committed stays; ages are measured on the file system's clock.
+    `*.metadata.json` files are never touched.
     Returns (files deleted, bytes freed); (0, 0) for a warehouse that is not local.
     """
     root = _local_dir(table.location())
@@ -401,7 +403,9 @@ def remove_unreferenced_files(table: Table, older_than: datetime) -> tuple[int, 
         return 0, 0
     table.refresh()
     referenced = _referenced_paths(table)
-    cutoff = older_than.timestamp()
+    # a file's age is read on the clock that stamped it, the file system's, which need not
+    # agree with this process's (a network mount, a clock set by hand)
+    cutoff = storage_clock(root) - (datetime.now(UTC) - older_than).total_seconds()
     deleted = freed = 0
     for path in _candidates(root):
         if path in referenced:
@@ -419,6 +423,12 @@ def remove_unreferenced_files(table: Table, older_than: datetime) -> tuple[int, 
     if deleted:
         log.info("deleted %d unreferenced files of %s (%d bytes)", deleted, _name(table), freed)
     return deleted, freed
+
+
+def storage_clock(directory: str | os.PathLike[str]) -> float:
+    """The time now on the clock of the file system holding `directory`: the mtime of a file written there."""
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".clock-") as probe:
+        return os.fstat(probe.fileno()).st_mtime
 
 
 def _local_dir(location: str) -> str | None:
