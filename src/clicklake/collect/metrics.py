@@ -28,19 +28,22 @@ from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 #: Set (by `clicklake collect`) before a worker process imports prometheus-client: counts go to files there.
 MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_ROUTES: Final = (
-    ("/v1/events", "/v1/events"),
-    ("/v1/batch", "/v1/batch"),
-    ("/v1/track", "/v1/track"),
-    ("/v1/page", "/v1/page"),
-    ("/v1/identify", "/v1/identify"),
-    ("/r/", "/r/{link_id}"),
-    ("/i.gif", "/i.gif"),
-    ("/healthz", "/healthz"),
-    ("/readyz", "/readyz"),
-    ("/metrics", "/metrics"),
-    ("/schema/", "/schema/v1.json"),
+#: Routes labelled by their path; the Segment and RudderStack ones (`/v1/t`, `/v1/track`, ...) by theirs too.
+_PATHS: Final = frozenset(
+    {
+        "/v1/events",
+        "/v1/batch",
+        "/v1/b",
+        "/beacon/v1/batch",
+        *(f"/v1/{t}" for t in ("track", "page", "screen", "identify", "group", "alias", "t", "p", "s", "i", "g", "a")),
+        "/i.gif",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
 )
+#: Routes with a variable part, labelled by their template.
+_PREFIXES: Final = (("/r/", "/r/{link_id}"), ("/schema/", "/schema/v1.json"))
 
 
 class Metrics:
@@ -130,7 +133,9 @@ def timed_append(metrics: Metrics, stream: Stream, records: list[tuple[str, byte
 
 
 def route_of(path: str) -> str:
-    for prefix, name in _ROUTES:
+    if path in _PATHS:
+        return path
+    for prefix, name in _PREFIXES:
         if path.startswith(prefix):
             return name
     return "other"
