@@ -361,11 +361,29 @@ def _catalog(settings: Settings) -> Catalog:
     return catalog
 
 
-def _query(args: argparse.Namespace, settings: Settings) -> int:
-    from clicklake.query.engine import format_result, query
+def _read_catalog(settings: Settings) -> Catalog:
+    """The catalog of an existing lake, for a command that only reads: nothing is created or written."""
+    from clicklake.lake.catalog import CATALOG_FILE, open_catalog
 
-    catalog = _catalog(settings)
-    sys.stdout.write(format_result(query(catalog, args.sql), args.format))
+    data = settings.data_dir.resolve()
+    if settings.catalog_uri is None and not (data / CATALOG_FILE).is_file():
+        where = "no data directory" if not data.is_dir() else f"no lake catalog ({CATALOG_FILE})"
+        raise InputError(
+            f"{where} at {data}; set CLICKLAKE_DATA (or `data` in clicklake.toml) to the data directory "
+            "that `clicklake up` writes, or start it there first"
+        )
+    return open_catalog(settings.data_dir, settings.catalog_uri)
+
+
+def _query(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.lake.catalog import CATALOG_FILE
+    from clicklake.query.engine import check_read_only, format_result, query
+
+    check_read_only(args.sql)  # a refused statement is told so before anything is opened
+    if settings.catalog_uri is None and not (settings.data_dir / CATALOG_FILE).is_file():
+        _read_catalog(settings)  # says what is missing
+    # the catalog is opened only if the statement names a table (`select 1` needs none)
+    sys.stdout.write(format_result(query(lambda: _read_catalog(settings), args.sql), args.format))
     return 0
 
 
