@@ -99,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a read-only SQL query over the lake tables",
         description=(
             "Run one read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) in DuckDB over the latest "
-            "snapshot of the lake tables, named namespace.table (bronze.events, bronze.quarantine, ...)."
+            "snapshot of the lake tables, named namespace.table (bronze.events, bronze.quarantine, ...). "
+            "It only reads: a data directory (CLICKLAKE_DATA) without a lake is an error (exit 2), and only "
+            "the tables the statement names are opened."
         ),
     )
     query.add_argument("sql", metavar="SQL", help='the query, e.g. "select count(*) from bronze.events"')

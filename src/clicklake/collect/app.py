@@ -148,12 +148,13 @@ def _basic_user(authorization: str | None) -> str | None:
     return decoded.partition(":")[0] or None
 
 
-def _site_of(metadata: Metadata, key: str, origin: str | None) -> Site | Response:
+def _site_of(metadata: Metadata, key: str, origin: str | None, request: Request) -> Site | Response:
     """The site of a write key if the request's origin (when it has one) is one of its own; else the 401 or 403
-    (without CORS headers: a foreign page may not read it)."""
+    (without CORS headers: a foreign page may not read it). The site's id goes to the access log."""
     site = metadata.site_by_key(key)
     if site is None:
         return _error(401, "unknown write key")
+    request.state.site_id = site.site_id
     if origin is not None and origin not in site.allowed_origins:
         return _error(
             403, f"origin {origin} is not allowed for site {site.site_id}; {cors.how_to_allow(site.site_id, origin)}"
@@ -179,7 +180,7 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
     site: Site | None = None
     try:
         if key:
-            found = _site_of(metadata, key, origin)
+            found = _site_of(metadata, key, origin, request)
             if isinstance(found, Response):
                 return found
             site = found
@@ -188,7 +189,7 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
         if site is None:
             if not parsed.write_key:
                 return _error(401, "no write key: send header X-Write-Key, ?key=, or HTTP Basic with the key as user")
-            found = _site_of(metadata, parsed.write_key, origin)
+            found = _site_of(metadata, parsed.write_key, origin, request)
             if isinstance(found, Response):
                 return found
             site = found
@@ -307,7 +308,8 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
     metrics = Metrics()
     routes.append(Route("/metrics", metrics.render, methods=["GET"]))
     direct = {("POST", "/v1/events"): post_events} if stream is not None and metadata is not None else {}
-    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics, direct=direct)])
+    middleware = Middleware(MetricsMiddleware, metrics=metrics, direct=direct, access_log=settings.collect.access_log)
+    app = Starlette(routes=routes, middleware=[middleware])
     app.state.metrics = metrics
     app.state.last_refusal = 0.0
     app.state.settings = settings
