@@ -99,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a read-only SQL query over the lake tables",
         description=(
             "Run one read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) in DuckDB over the latest "
-            "snapshot of the lake tables, named namespace.table (bronze.events, bronze.quarantine, ...)."
+            "snapshot of the lake tables, named namespace.table (bronze.events, bronze.quarantine, ...). "
+            "It only reads: a data directory (CLICKLAKE_DATA) without a lake is an error (exit 2), and only "
+            "the tables the statement names are opened."
         ),
     )
     query.add_argument("sql", metavar="SQL", help='the query, e.g. "select count(*) from bronze.events"')
@@ -361,11 +363,29 @@ def _catalog(settings: Settings) -> Catalog:
     return catalog
 
 
-def _query(args: argparse.Namespace, settings: Settings) -> int:
-    from clicklake.query.engine import format_result, query
+def _read_catalog(settings: Settings) -> Catalog:
+    """The catalog of an existing lake, for a command that only reads: nothing is created or written."""
+    from clicklake.lake.catalog import CATALOG_FILE, open_catalog
 
-    catalog = _catalog(settings)
-    sys.stdout.write(format_result(query(catalog, args.sql), args.format))
+    data = settings.data_dir.resolve()
+    if settings.catalog_uri is None and not (data / CATALOG_FILE).is_file():
+        where = "no data directory" if not data.is_dir() else f"no lake catalog ({CATALOG_FILE})"
+        raise InputError(
+            f"{where} at {data}; set CLICKLAKE_DATA (or `data` in clicklake.toml) to the data directory "
+            "that `clicklake up` writes, or start it there first"
+        )
+    return open_catalog(settings.data_dir, settings.catalog_uri)
+
+
+def _query(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.lake.catalog import CATALOG_FILE
+    from clicklake.query.engine import check_read_only, format_result, query
+
+    check_read_only(args.sql)  # a refused statement is told so before anything is opened
+    if settings.catalog_uri is None and not (settings.data_dir / CATALOG_FILE).is_file():
+        _read_catalog(settings)  # says what is missing
+    # the catalog is opened only if the statement names a table (`select 1` needs none)
+    sys.stdout.write(format_result(query(lambda: _read_catalog(settings), args.sql), args.format))
     return 0
 
 

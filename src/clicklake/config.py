@@ -172,6 +172,15 @@ class CollectSettings(Struct, forbid_unknown_fields=True, kw_only=True):
             )
         ),
     ] = "127.0.0.1/32, ::1/128"
+    access_log: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Write one JSON line per request to the log (logger clicklake.access): time, method, route, "
+                "status, latency_ms, site; never an IP address."
+            )
+        ),
+    ] = False
 
     def __post_init__(self) -> None:
         self.proxy_networks()  # a bad address fails at start-up, naming the setting

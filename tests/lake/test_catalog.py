@@ -70,6 +70,15 @@ def test_ensure_tables_is_idempotent(catalog: Catalog) -> None:
     assert table.metadata_location == first[BRONZE_EVENTS].metadata_location
 
 
+def test_opening_the_tables_again_leaves_no_metadata_file_behind(tmp_path: Path, catalog: Catalog) -> None:
+    ensure_tables(catalog)
+    written = sorted((tmp_path / "data" / "warehouse").rglob("*.metadata.json"))
+    assert len(written) == 2  # one per table
+    for _ in range(3):
+        ensure_tables(open_catalog(tmp_path / "data"))
+    assert sorted((tmp_path / "data" / "warehouse").rglob("*.metadata.json")) == written
+
+
 def test_bronze_events_partitioning_and_sort_order(catalog: Catalog) -> None:
     table = ensure_tables(catalog)[BRONZE_EVENTS]
     schema = table.schema()

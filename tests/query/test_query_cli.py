@@ -52,10 +52,27 @@ def test_query_counts_what_was_appended(tmp_path: Path, clicklake: Callable[...,
     assert csv.stdout.splitlines() == ["n", "3"]
 
 
-def test_query_on_a_fresh_data_dir_answers_zero(clicklake: Callable[..., CompletedProcess[str]]) -> None:
+def test_query_without_a_data_dir_says_so_and_creates_nothing(
+    tmp_path: Path, clicklake: Callable[..., CompletedProcess[str]]
+) -> None:
     result = clicklake("query", "select count(*) as n from bronze.events", "--format", "json")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [{"n": 0}]
+    assert result.returncode == 2
+    assert "no data directory" in result.stderr and "CLICKLAKE_DATA" in result.stderr
+    assert str(tmp_path / "data") in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_reading_writes_nothing_to_the_lake(tmp_path: Path, clicklake: Callable[..., CompletedProcess[str]]) -> None:
+    append_events(tmp_path / "data", ["page_view"])
+
+    def files() -> dict[str, int]:
+        return {str(p): p.stat().st_mtime_ns for p in (tmp_path / "data").rglob("*") if p.is_file()}
+
+    before = files()
+    for _ in range(3):
+        result = clicklake("query", "select count(*) as n from bronze.events", "--format", "csv")
+        assert result.stdout.splitlines() == ["n", "1"], result.stderr
+    assert files() == before  # no new metadata file, no catalog write
 
 
 def test_query_refuses_to_write(clicklake: Callable[..., CompletedProcess[str]]) -> None:

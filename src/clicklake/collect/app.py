@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clicklake import __version__
-from clicklake.collect import links, segment
+from clicklake.collect import cors, links, segment
 from clicklake.collect.appender import GroupAppender
 from clicklake.collect.ingest import BadRequest, Limits, admit, client_of, inflate, split_events
 from clicklake.collect.metrics import Metrics, MetricsMiddleware, timed_append
@@ -33,7 +33,16 @@ if TYPE_CHECKING:
 
 #: /readyz answers 503 for this long after an append was refused.
 READY_AFTER_REFUSAL_S: Final = 5.0
-_CORS_ALLOW_HEADERS: Final = "content-type, content-encoding, x-write-key, authorization"
+#: The `code` of an error body by its status (Segment-style clients read `code` and `message`).
+ERROR_CODES: Final = {
+    400: "bad_request",
+    401: "unknown_write_key",
+    403: "origin_not_allowed",
+    408: "request_timeout",
+    413: "body_too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
 _json = msgspec.json.Encoder()
 
 
@@ -67,21 +76,9 @@ def _answer(status: int, body: object, origin: str | None = None, retry_after: i
 
 
 def _error(status: int, message: str, origin: str | None = None, retry_after: int | None = None) -> Response:
-    return _answer(status, {"error": message}, origin, retry_after)
-
-
-async def events_preflight(request: Request) -> Response:
-    """CORS preflight: a browser cannot send the write key here, so the real request is judged instead."""
-    origin = request.headers.get("origin")
-    headers = {
-        "Access-Control-Allow-Methods": "POST, OPTIONS",
-        "Access-Control-Allow-Headers": _CORS_ALLOW_HEADERS,
-        "Access-Control-Max-Age": "600",
-        "Vary": "Origin",
-    }
-    if origin is not None:
-        headers["Access-Control-Allow-Origin"] = origin
-    return Response(status_code=204, headers=headers)
+    """An error body: `error` (as always), and `code` and `message` as Segment-style clients read them."""
+    body = {"error": message, "code": ERROR_CODES.get(status, "error"), "message": message}
+    return _answer(status, body, origin, retry_after)
 
 
 async def _read_body(request: Request, limits: Limits) -> bytes:
@@ -151,14 +148,17 @@ def _basic_user(authorization: str | None) -> str | None:
     return decoded.partition(":")[0] or None
 
 
-def _site_of(metadata: Metadata, key: str, origin: str | None) -> Site | Response:
+def _site_of(metadata: Metadata, key: str, origin: str | None, request: Request) -> Site | Response:
     """The site of a write key if the request's origin (when it has one) is one of its own; else the 401 or 403
-    (without CORS headers: a foreign page may not read it)."""
+    (without CORS headers: a foreign page may not read it). The site's id goes to the access log."""
     site = metadata.site_by_key(key)
     if site is None:
         return _error(401, "unknown write key")
+    request.state.site_id = site.site_id
     if origin is not None and origin not in site.allowed_origins:
-        return _error(403, f"origin {origin} is not allowed for this site")
+        return _error(
+            403, f"origin {origin} is not allowed for site {site.site_id}; {cors.how_to_allow(site.site_id, origin)}"
+        )
     return site
 
 
@@ -180,7 +180,7 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
     site: Site | None = None
     try:
         if key:
-            found = _site_of(metadata, key, origin)
+            found = _site_of(metadata, key, origin, request)
             if isinstance(found, Response):
                 return found
             site = found
@@ -189,7 +189,7 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
         if site is None:
             if not parsed.write_key:
                 return _error(401, "no write key: send header X-Write-Key, ?key=, or HTTP Basic with the key as user")
-            found = _site_of(metadata, parsed.write_key, origin)
+            found = _site_of(metadata, parsed.write_key, origin, request)
             if isinstance(found, Response):
                 return found
             site = found
@@ -212,6 +212,11 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
         "consent_denied": outcome.consent_denied,
         **extra,
     }
+    if "success" in extra and outcome.rejected and len(outcome.rejected) == len(parsed.raws):
+        # every message refused (each kept in quarantine): a Segment-style client must not count it delivered
+        message = f"all {len(parsed.raws)} messages were rejected; the first: {outcome.rejected[0].error}"
+        answer.update(success=False, code="invalid_messages", message=message)
+        return _answer(400, answer, origin)
     return _answer(200, answer, origin)
 
 
@@ -227,8 +232,12 @@ def _segment_route(route_type: str | None) -> Callable[[Request], Awaitable[Resp
     parse = _parse_segment(route_type)
 
     async def post_segment(request: Request) -> Response:
-        """`POST /v1/batch`, `/v1/track`, `/v1/page`, `/v1/identify`: the Segment HTTP Tracking API."""
-        key = _basic_user(request.headers.get("authorization")) or request.headers.get("x-write-key")
+        """The Segment HTTP Tracking API (`/v1/batch`, `/v1/track`, ...; see `segment_routes`)."""
+        key = (
+            _basic_user(request.headers.get("authorization"))
+            or request.headers.get("x-write-key")
+            or request.query_params.get("writeKey")
+        )
         return await _door(request, key, parse, success=True)
 
     return post_segment
@@ -265,6 +274,20 @@ class _Salts:
         return self.salt
 
 
+def segment_routes() -> list[Route]:
+    """The routes of the Segment and RudderStack libraries, each with its CORS preflight.
+
+    Batches: `/v1/batch` (the server libraries, RudderStack's), `/v1/b` (analytics.js) and
+    `/beacon/v1/batch?writeKey=` (RudderStack's beacon mode). One message: `/v1/{type}`
+    and analytics.js's `/v1/{t,p,i,s,g,a}`.
+    """
+    paths: dict[str, str | None] = {"/v1/batch": None, "/v1/b": None, "/beacon/v1/batch": None}
+    paths |= {f"/v1/{t}": t for t in segment.TYPES}
+    paths |= {f"/v1/{short}": t for short, t in segment.SHORT_PATHS.items()}
+    routes = [Route(path, _segment_route(t), methods=["POST"]) for path, t in paths.items()]
+    return routes + [Route(path, cors.preflight, methods=["OPTIONS"]) for path in paths]
+
+
 def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Metadata | None = None) -> Starlette:
     """Build the app for these settings; the collector's routes need a stream and a metadata database."""
     routes = [
@@ -275,10 +298,8 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
     if stream is not None and metadata is not None:
         routes += [
             Route("/v1/events", post_events, methods=["POST"]),
-            Route("/v1/events", events_preflight, methods=["OPTIONS"]),
-            Route("/v1/batch", _segment_route(None), methods=["POST"]),
-            *(Route(f"/v1/{t}", _segment_route(t), methods=["POST"]) for t in ("track", "page", "identify")),
-            *(Route(f"/v1/{t}", events_preflight, methods=["OPTIONS"]) for t in ("batch", "track", "page", "identify")),
+            Route("/v1/events", cors.preflight, methods=["OPTIONS"]),
+            *segment_routes(),
             Route("/r/{link_id}", links.redirect, methods=["GET", "HEAD"], name="redirect"),
             Route("/r/{link_id}/qr.svg", links.qr_svg, methods=["GET", "HEAD"]),
             Route("/i.gif", links.pixel, methods=["GET"]),
@@ -287,7 +308,8 @@ def create_app(settings: Settings, *, stream: Stream | None = None, metadata: Me
     metrics = Metrics()
     routes.append(Route("/metrics", metrics.render, methods=["GET"]))
     direct = {("POST", "/v1/events"): post_events} if stream is not None and metadata is not None else {}
-    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics, direct=direct)])
+    middleware = Middleware(MetricsMiddleware, metrics=metrics, direct=direct, access_log=settings.collect.access_log)
+    app = Starlette(routes=routes, middleware=[middleware])
     app.state.metrics = metrics
     app.state.last_refusal = 0.0
     app.state.settings = settings

@@ -12,11 +12,13 @@ whichever worker takes the scrape.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
+import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
@@ -27,20 +29,26 @@ from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 
 #: Set (by `clicklake collect`) before a worker process imports prometheus-client: counts go to files there.
 MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+#: The access log (`collect.access_log`): one JSON line per request.
+access_log: Final = logging.getLogger("clicklake.access")
+_access_json: Final = msgspec.json.Encoder()
 _LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_ROUTES: Final = (
-    ("/v1/events", "/v1/events"),
-    ("/v1/batch", "/v1/batch"),
-    ("/v1/track", "/v1/track"),
-    ("/v1/page", "/v1/page"),
-    ("/v1/identify", "/v1/identify"),
-    ("/r/", "/r/{link_id}"),
-    ("/i.gif", "/i.gif"),
-    ("/healthz", "/healthz"),
-    ("/readyz", "/readyz"),
-    ("/metrics", "/metrics"),
-    ("/schema/", "/schema/v1.json"),
+#: Routes labelled by their path; the Segment and RudderStack ones (`/v1/t`, `/v1/track`, ...) by theirs too.
+_PATHS: Final = frozenset(
+    {
+        "/v1/events",
+        "/v1/batch",
+        "/v1/b",
+        "/beacon/v1/batch",
+        *(f"/v1/{t}" for t in ("track", "page", "screen", "identify", "group", "alias", "t", "p", "s", "i", "g", "a")),
+        "/i.gif",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
 )
+#: Routes with a variable part, labelled by their template.
+_PREFIXES: Final = (("/r/", "/r/{link_id}"), ("/schema/", "/schema/v1.json"))
 
 
 class Metrics:
@@ -129,8 +137,28 @@ def timed_append(metrics: Metrics, stream: Stream, records: list[tuple[str, byte
     metrics.append_latency.observe(time.perf_counter() - started)
 
 
+def log_request(scope: Scope, route: str, status: int, seconds: float) -> None:
+    """One JSON line on the `clicklake.access` logger; the site is the one a route put in the request state.
+
+    Only the route template is written, not the path or query string (a write key or a
+    link id may be in them), and never the client's address.
+    """
+    state = scope.get("state") or {}
+    line = {
+        "ts": round(time.time(), 3),
+        "method": scope.get("method"),
+        "route": route,
+        "status": status,
+        "latency_ms": round(seconds * 1000, 2),
+        "site": state.get("site_id"),
+    }
+    access_log.info("%s", _access_json.encode(line).decode())
+
+
 def route_of(path: str) -> str:
-    for prefix, name in _ROUTES:
+    if path in _PATHS:
+        return path
+    for prefix, name in _PREFIXES:
         if path.startswith(prefix):
             return name
     return "other"
@@ -151,10 +179,19 @@ class MetricsMiddleware:
         app: ASGIApp,
         metrics: Metrics,
         direct: Mapping[tuple[str, str], Callable[[Request], Awaitable[Response]]] | None = None,
+        access_log: bool = False,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.direct = dict(direct or {})
+        self.access_log = access_log
+
+    def _done(self, scope: Scope, status: int, started: float) -> None:
+        seconds = time.perf_counter() - started
+        route = route_of(scope["path"])
+        self.metrics.request_done(route, status, seconds)
+        if self.access_log:
+            log_request(scope, route, status, seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -169,7 +206,7 @@ class MetricsMiddleware:
                 status = response.status_code
                 await response(scope, receive, send)
             finally:
-                self.metrics.request_done(route_of(scope["path"]), status, time.perf_counter() - started)
+                self._done(scope, status, started)
             return
 
         async def sending(message: Message) -> None:
@@ -181,4 +218,4 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            self.metrics.request_done(route_of(scope["path"]), status, time.perf_counter() - started)
+            self._done(scope, status, started)

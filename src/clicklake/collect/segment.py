@@ -25,10 +25,17 @@ validation, consent, privacy and enrichment as `POST /v1/events`:
   with characters outside `A-Za-z0-9_.:-` replaced by `_`, the properties as they are
   (nested values as JSON text).
 - `identify` becomes a `custom` event named `identify` that links the anonymous id to
-  the hashed user id; its traits are its properties, without the personal ones (name,
-  e-mail, phone, address, birthday, ...) and scrubbed like any custom property.
-- `group`, `alias` and unknown types are rejected with that reason and kept in
-  quarantine, like any invalid event.
+  the hashed user id (or, with only an `anonymousId`, records that visitor's traits);
+  its traits are its properties, without the personal ones (name, e-mail, phone,
+  address, birthday, ...) and scrubbed like any custom property.
+- `group` becomes a `custom` event named `group`: `groupId` as the property `group_id`,
+  the group's traits as the other properties, treated like identify's traits.
+- `alias` becomes a `custom` event named `alias`: `userId` hashed like any user id, and
+  `previousId` as the property `previous_id_hash`, its SHA-256 in hex.
+- Unknown types are rejected with that reason and kept in quarantine, like any
+  invalid event.
+- A message without `timestamp`, `originalTimestamp` and a request `sentAt` takes the
+  time it was received, as Segment does.
 
 A message that cannot be translated at all (not an object) is rejected the same way.
 """
@@ -49,7 +56,9 @@ import msgspec
 from clicklake.schema import events as ev
 
 #: Messages of these types are taken; the route `/v1/{type}` implies one.
-TYPES: Final = ("track", "page", "screen", "identify")
+TYPES: Final = ("track", "page", "screen", "identify", "group", "alias")
+#: The one-letter paths of analytics.js (`/v1/t`, ...) by the type they imply.
+SHORT_PATHS: Final = {"t": "track", "p": "page", "s": "screen", "i": "identify", "g": "group", "a": "alias"}
 #: Namespace of the UUIDs derived from message ids that are not UUIDs themselves.
 MESSAGE_ID_NAMESPACE: Final = uuid.UUID("3f7c2a1e-6b1d-4a7e-9c55-2d4e8b0f61a9")
 #: Traits that identify a person; `identify` never stores them.
@@ -98,9 +107,10 @@ class Translated:
     write_key: str | None = None
 
 
-def translate(body: bytes, route_type: str | None) -> Translated:
+def translate(body: bytes, route_type: str | None, received: str | None = None) -> Translated:
     """The events of a `/v1/batch` body (`route_type` None) or of a `/v1/{route_type}` body.
 
+    `received` (RFC 3339, default now) is the time of a message that carries none.
     Raises `ValueError` with a reason when the body as a whole is not a Segment request.
     """
     try:
@@ -123,13 +133,14 @@ def translate(body: bytes, route_type: str | None) -> Translated:
         shared = None
         messages = [doc]
     out = Translated(raws=[], sent_at=sent_at, write_key=write_key)
+    received = received or _iso(datetime.now(UTC).isoformat())
     for i, message in enumerate(messages):
         try:
             if not isinstance(message, dict):
                 raise Unusable("a message must be a JSON object")
             if shared:
                 message = {**message, "context": {**shared, **(message.get("context") or {})}}
-            event = _event(message, route_type, sent_at)
+            event = _event(message, route_type, sent_at or received)
         except Unusable as exc:
             out.refused[i] = f"segment: {exc}"
             out.raws.append(_json.encode(message))
@@ -138,14 +149,14 @@ def translate(body: bytes, route_type: str | None) -> Translated:
     return out
 
 
-def _event(msg: Mapping[str, Any], route_type: str | None, sent_at: str | None) -> dict[str, Any]:
+def _event(msg: Mapping[str, Any], route_type: str | None, fallback_ts: str | None) -> dict[str, Any]:
     kind = msg.get("type", route_type)
     if route_type is not None and kind != route_type:
         raise Unusable(f"a message of type {kind!r} sent to /v1/{route_type}")
     if kind not in TYPES:
         raise Unusable(f"message type {kind!r} is not taken (clicklake takes {', '.join(TYPES)})")
     context = _dict(msg.get("context"))
-    ts = _iso(msg.get("timestamp")) or _iso(msg.get("originalTimestamp")) or sent_at
+    ts = _iso(msg.get("timestamp")) or _iso(msg.get("originalTimestamp")) or fallback_ts
     if ts is None:
         raise Unusable('no "timestamp" on the message and no "sentAt" on the request')
     event: dict[str, Any] = {"ts": ts, "user": _user(msg, context)}
@@ -173,18 +184,41 @@ def _event(msg: Mapping[str, Any], route_type: str | None, sent_at: str | None) 
         event["metadata"] = {"sdk_version": f"{library['name']}/{library.get('version', '')}"[:_STRING_LIMIT]}
     if kind in ("page", "screen"):
         event["event_type"] = "page_view"
-    elif kind == "identify":
-        if not isinstance(msg.get("userId"), str | int) or isinstance(msg.get("userId"), bool):
-            raise Unusable('an identify message needs a "userId"')
-        traits = {k: v for k, v in _dict(msg.get("traits")).items() if _plain(k) not in PERSONAL_TRAITS}
+    elif kind in ("identify", "group", "alias"):
         event["event_type"] = "custom"
-        event["custom"] = {"name": "identify", "properties": _scalars(traits)}
+        event["custom"] = {"name": kind, "properties": _who(kind, msg, event["user"])}
     else:
         name = msg.get("event")
         if not isinstance(name, str) or not name.strip():
             raise Unusable('a track message needs an "event" name')
         event.update(_track(name.strip(), properties))
     return event
+
+
+def _id(value: Any) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
+
+
+def _who(kind: str, msg: Mapping[str, Any], user: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties of an identify, group or alias event; raises `Unusable` when it names nobody."""
+    if kind == "alias":
+        if "user_id_hash" not in user:
+            raise Unusable('an alias message needs a "userId"')
+        previous = _id(msg.get("previousId"))
+        if previous is None:
+            raise Unusable('an alias message needs a "previousId"')
+        return {"previous_id_hash": hashlib.sha256(previous.encode()).hexdigest()}
+    if "user_id_hash" not in user and "anonymous_id" not in user:
+        raise Unusable(f'an {kind} message needs a "userId" or an "anonymousId"')
+    # Segment's browser library puts the traits in context.traits, the others in traits
+    traits = _dict(msg.get("traits")) or _dict(_dict(msg.get("context")).get("traits"))
+    props = {k: v for k, v in traits.items() if _plain(k) not in PERSONAL_TRAITS}
+    if kind == "group":
+        group_id = _id(msg.get("groupId"))
+        if group_id is None:
+            raise Unusable('a group message needs a "groupId"')
+        props = {"group_id": group_id[:_STRING_LIMIT], **{k: v for k, v in props.items() if k != "group_id"}}
+    return _scalars(props)
 
 
 def _dict(value: Any) -> dict[str, Any]:

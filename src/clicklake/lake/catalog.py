@@ -2,35 +2,44 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Final
-
-from pyiceberg.catalog import Catalog
-from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.table import CommitTableResponse, Table
-from pyiceberg.table.update import TableRequirement, TableUpdate
+from typing import TYPE_CHECKING, Final
 
 from clicklake._failpoint import failpoint
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.catalog.sql import SqlCatalog
 
 CATALOG_NAME: Final = "clicklake"
 CATALOG_FILE: Final = "catalog.sqlite3"
 WAREHOUSE_DIR: Final = "warehouse"
 
 
-class _SqlCatalog(SqlCatalog):
+@cache
+def _catalog_class() -> type[SqlCatalog]:
     """pyiceberg's SQL catalog with crash points around the commit, for the crash tests.
 
     By the time `commit_table` runs, a writer's data files and manifests are written; the
     commit writes the new metadata file and then swaps the table's pointer in the database.
+    Made on first use: importing pyiceberg costs about a second, which a command that
+    needs no table (`clicklake query "select 1"`) should not pay.
     """
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.table import CommitTableResponse, Table
+    from pyiceberg.table.update import TableRequirement, TableUpdate
 
-    def commit_table(
-        self, table: Table, requirements: tuple[TableRequirement, ...], updates: tuple[TableUpdate, ...]
-    ) -> CommitTableResponse:
-        failpoint("catalog.before_commit")
-        response = super().commit_table(table, requirements, updates)
-        failpoint("catalog.after_commit")
-        return response
+    class _SqlCatalog(SqlCatalog):
+        def commit_table(
+            self, table: Table, requirements: tuple[TableRequirement, ...], updates: tuple[TableUpdate, ...]
+        ) -> CommitTableResponse:
+            failpoint("catalog.before_commit")
+            response = super().commit_table(table, requirements, updates)
+            failpoint("catalog.after_commit")
+            return response
+
+    return _SqlCatalog
 
 
 def open_catalog(data_dir: Path, uri: str | None = None) -> Catalog:
@@ -42,7 +51,8 @@ def open_catalog(data_dir: Path, uri: str | None = None) -> Catalog:
     """
     data_dir = data_dir.resolve()
     warehouse = data_dir / WAREHOUSE_DIR
-    warehouse.mkdir(parents=True, exist_ok=True)
+    if not warehouse.is_dir():  # a reader of an existing lake writes nothing
+        warehouse.mkdir(parents=True, exist_ok=True)
     if uri is None:
         uri = f"sqlite:///{data_dir / CATALOG_FILE}"
-    return _SqlCatalog(CATALOG_NAME, uri=uri, warehouse=warehouse.as_uri())
+    return _catalog_class()(CATALOG_NAME, uri=uri, warehouse=warehouse.as_uri())

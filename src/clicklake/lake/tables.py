@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.io.pyarrow import _ConvertToIcebergWithoutIDs, visit_pyarrow
 from pyiceberg.partitioning import PARTITION_FIELD_ID_START, PartitionField, PartitionSpec
 from pyiceberg.schema import Schema, assign_fresh_schema_ids, index_by_name
@@ -173,14 +174,21 @@ def ensure_tables(catalog: Catalog, tables: tuple[TableDef, ...] = TABLES) -> di
 def ensure_table(catalog: Catalog, definition: TableDef) -> Table:
     """Create one table if it is missing, else evolve its schema to include every field of `definition`."""
     schema = definition.iceberg_schema()
-    # create_table_if_not_exists loads the table another process created meanwhile
-    table = catalog.create_table_if_not_exists(
-        definition.identifier,
-        schema,
-        partition_spec=definition.partition_spec(schema),
-        sort_order=definition.sort_order(schema),
-        properties=TABLE_PROPERTIES,
-    )
+    # Load first: creating writes a new metadata file before the catalog says the table
+    # exists, so "create if not exists" on every open would leave one behind each time.
+    try:
+        table = catalog.load_table(definition.identifier)
+    except NoSuchTableError:
+        try:
+            table = catalog.create_table(
+                definition.identifier,
+                schema,
+                partition_spec=definition.partition_spec(schema),
+                sort_order=definition.sort_order(schema),
+                properties=TABLE_PROPERTIES,
+            )
+        except TableAlreadyExistsError:  # another process created it meanwhile
+            table = catalog.load_table(definition.identifier)
     missing = sorted(set(index_by_name(schema)) - set(index_by_name(table.schema())))
     if not missing:
         return table

@@ -55,13 +55,16 @@ def register_view(
     if not files:
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {ident(empty_name)}")
         return []
+    # hive_partitioning off: the folder names (bronze's `events_type=`) are not columns of the table
     if _uniform(table, tasks):
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({list_literal(files)})")
+        source = f"read_parquet({list_literal(files)}, hive_partitioning = false)"
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {source}")
         return files
     # union_by_name: files written before a column was added lack it (or a nested field of it).
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {ident(empty_name)} "
-        f"UNION ALL BY NAME SELECT * FROM read_parquet({list_literal(files)}, union_by_name = true)"
+        f"UNION ALL BY NAME SELECT * FROM read_parquet({list_literal(files)}, union_by_name = true, "
+        "hive_partitioning = false)"
     )
     return files
 

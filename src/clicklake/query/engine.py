@@ -13,19 +13,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import duckdb
 import msgspec
-import pyarrow as pa
-from pyiceberg.catalog import Catalog
 
 from clicklake.errors import ClicklakeError
-from clicklake.lake.views import ident, register_view
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
 
 Format = Literal["table", "csv", "json"]
 FORMATS: Final[tuple[Format, ...]] = ("table", "csv", "json")
@@ -33,6 +34,8 @@ FORMATS: Final[tuple[Format, ...]] = ("table", "csv", "json")
 _EXPLAIN: Final = re.compile(r"^\s*explain\s+", re.IGNORECASE)
 _ANALYZE: Final = re.compile(r"^\s*analy[sz]e\b", re.IGNORECASE)
 _MAX_CELL: Final = 80
+#: Statements that list or describe the lake rather than name its tables: they see every view.
+_LISTS_TABLES: Final = re.compile(r"\b(show|describe|summarize|information_schema|duckdb_\w+)\b", re.IGNORECASE)
 
 
 class QueryError(ClicklakeError, ValueError):
@@ -59,10 +62,26 @@ def check_read_only(sql: str) -> None:
         raise QueryError(f"only read-only queries are allowed (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); got {kind.name}")
 
 
-def query(catalog: Catalog, sql: str) -> pa.Table:
-    """Run one read-only statement over the lake tables, named `namespace.table`, and return its result."""
+def tables_named(sql: str) -> set[str] | None:
+    """The `namespace.table` names a statement reads, or None when it may read any (or cannot be told)."""
+    if _LISTS_TABLES.search(sql):
+        return None
+    try:
+        names = duckdb.get_table_names(sql, qualified=True)
+    except duckdb.Error:
+        return None
+    # DuckDB gives "bronze.events AS e" for an aliased table
+    return {name.split(" AS ", 1)[0].strip().replace('"', "") for name in names}
+
+
+def query(catalog: Catalog | Callable[[], Catalog], sql: str) -> pa.Table:
+    """Run one read-only statement over the lake tables, named `namespace.table`, and return its result.
+
+    `catalog` may be a function that opens it: it is called only when the statement names a
+    table, so `select 1` costs no catalog, and only the tables it names are opened.
+    """
     check_read_only(sql)
-    with lake_connection(catalog) as con:
+    with lake_connection(catalog, tables_named(sql)) as con:
         try:
             return con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
@@ -70,17 +89,27 @@ def query(catalog: Catalog, sql: str) -> pa.Table:
 
 
 @contextmanager
-def lake_connection(catalog: Catalog) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB connection with a view per lake table, locked down to reading them."""
+def lake_connection(
+    catalog: Catalog | Callable[[], Catalog], tables: set[str] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection with a view per lake table, locked down to reading them.
+
+    With `tables`, only those of them that exist get a view (none: the catalog is not opened).
+    """
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
         allowed: list[str] = []
-        for namespace in catalog.list_namespaces():
-            schema_name = ".".join(namespace)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema_name)}")
-            for identifier in catalog.list_tables(namespace):
-                allowed += register_view(con, schema_name, identifier[-1], catalog.load_table(identifier))
+        if tables is None or tables:
+            from clicklake.lake.views import ident, register_view
+
+            opened = catalog() if callable(catalog) else catalog
+            for namespace in opened.list_namespaces():
+                schema_name = ".".join(namespace)
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema_name)}")
+                for identifier in opened.list_tables(namespace):
+                    if tables is None or ".".join(identifier) in tables:
+                        allowed += register_view(con, schema_name, identifier[-1], opened.load_table(identifier))
         con.execute("SET allowed_paths = ?", [allowed])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")

@@ -67,7 +67,17 @@ from clicklake.transform.plan import (
     spanned_days,
     watermark_of,
 )
-from clicklake.transform.sql import cast_select, copy_to_parquet, data_files, fingerprint, ident, model_sql, text
+from clicklake.transform.sql import (
+    cast_select,
+    copy_to_parquet,
+    data_files,
+    fingerprint,
+    has_list,
+    ident,
+    model_sql,
+    rewrite_with_list_types,
+    text,
+)
 from clicklake.transform.tables import (
     GOLD,
     GOLD_DQ_RESULTS,
@@ -472,6 +482,8 @@ class Transformer:
         partition_by = tuple(schema.find_column_name(f.source_id) or "" for f in table.spec().fields)
         con.execute(copy_to_parquet(cast_select(model, definition.arrow), str(directory), partition_by, schema))
         built.paths = sorted(str(p) for p in directory.rglob("*.parquet"))
+        if has_list(schema):
+            rewrite_with_list_types(built.paths)
         # the same spelling as pyiceberg's own writer: file:// and the path as it is, not percent-encoded
         scheme = "file://" if table.location().startswith("file:") else ""
         built.files = data_files(table, [scheme + p for p in built.paths])

@@ -101,6 +101,29 @@ def copy_to_parquet(select: str, directory: str, partition_by: tuple[str, ...], 
     )
 
 
+def has_list(kind: IcebergType | Schema) -> bool:
+    """Whether a type (or a schema) holds a list anywhere."""
+    if isinstance(kind, ListType):
+        return True
+    if isinstance(kind, StructType | Schema):
+        return any(has_list(f.field_type) for f in kind.fields)
+    if isinstance(kind, MapType):
+        return has_list(kind.key_type) or has_list(kind.value_type)
+    return False
+
+
+def rewrite_with_list_types(paths: list[str]) -> None:
+    """Write each Parquet file again with pyarrow, so that its lists carry the LIST logical type.
+
+    DuckDB marks a list group with the legacy converted type only; readers that match
+    columns by Iceberg field id through arrow-rs (daft) then lose the list's repeated
+    group and cannot read the file at all. pyarrow keeps the field ids it reads.
+    """
+    for path in paths:
+        rows = pq.read_table(path)
+        pq.write_table(rows, path, compression="zstd")
+
+
 def data_files(table: Table, paths: list[str]) -> list[DataFile]:
     """Iceberg DataFile entries for Parquet files that one COPY wrote into `table`'s folder (not committed).
 
