@@ -65,7 +65,7 @@ test: $(VENV)/.synced lint test-sdk chromium ## the full test suite (what CI run
 # The suites that read the clock, again with the wall clock a year ahead (libfaketime), so that
 # no test can lean on the date it runs. The monotonic clock stays real, and tests/_clock makes
 # time.sleep work under it (see its sitecustomize.py).
-SHIFTED_SUITES := tests/load tests/lake tests/transform
+SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query tests/schema
 SHIFT := +365d
 test-shifted: $(VENV)/.synced faketime ## the clock-sensitive suites, the wall clock a year ahead
 	PYTHONPATH=tests/_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(SHIFT)' \
