@@ -24,9 +24,11 @@ from starlette.routing import BaseRoute, Route
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
 from clicklake.errors import ClicklakeError
+from clicklake.query import stats
 from clicklake.query.engine import format_result
 from clicklake.query.sandbox import Limits, Sandbox, SandboxError
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal
+from clicklake.web.openapi import openapi_document
 from clicklake.web.throttle import LoginThrottle
 
 COOKIE: Final = "clicklake_session"
@@ -59,8 +61,8 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
     return answer({"error": message}, status, headers)
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object (or form fields), at most `MAX_BODY` bytes."""
+async def read_body(request: Request) -> bytes:
+    """The request's body, at most `MAX_BODY` bytes."""
     declared = request.headers.get("content-length", "0")
     if not declared.isdigit() or int(declared) > MAX_BODY:
         raise HTTPError(413, f"the body is more than {MAX_BODY} bytes")
@@ -69,6 +71,12 @@ async def json_body(request: Request) -> dict[str, Any]:
         body += chunk
         if len(body) > MAX_BODY:
             raise HTTPError(413, f"the body is more than {MAX_BODY} bytes")
+    return bytes(body)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (or form fields), at most `MAX_BODY` bytes."""
+    body = await read_body(request)
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     try:
@@ -228,8 +236,44 @@ class Web:
             }
         )
 
+    async def query(self, request: Request, principal: Principal) -> Response:
+        """`POST /api/query`: the Stats API (see `clicklake.query.stats` and docs/metrics.md)."""
+        q = stats.parse(await read_body(request))
+        foreign = sorted(set(q.site_ids) - set(principal.site_ids))
+        if foreign:
+            raise HTTPError(403, f"you may not read site {foreign[0]!r}")
+        sql = stats.build_sql(q)
+        result = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql)
+        if request.query_params.get("format") == "csv":
+            return Response(format_result(result.table, "csv"), media_type="text/csv; charset=utf-8")
+        out: dict[str, Any] = {
+            "results": msgspec.json.decode(format_result(result.table, "json")),
+            "meta": {
+                "columns": result.table.column_names,
+                "sql": sql,
+                "freshness": result.freshness,
+                "date_range": [str(d) for d in q.date_range],
+            },
+        }
+        if q.compare == "previous_period":
+            before = stats.previous_period(*q.date_range)
+            sql_before = stats.build_sql(q, before)
+            previous = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql_before)
+            out["comparison"] = {
+                "date_range": [str(d) for d in before],
+                "results": msgspec.json.decode(format_result(previous.table, "json")),
+                "sql": sql_before,
+            }
+        return answer(out)
+
+    async def openapi(self, request: Request) -> Response:
+        """`GET /api/openapi.json`: the API's OpenAPI 3.1 document."""
+        return answer(openapi_document())
+
     def routes(self) -> list[BaseRoute]:
         return [
+            Route("/api/openapi.json", self.openapi, methods=["GET"]),
+            Route("/api/query", self.guarded(self.query, "stats"), methods=["POST"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.guarded(self.logout), methods=["POST"]),
             Route("/api/me", self.guarded(self.me), methods=["GET"]),
@@ -245,7 +289,9 @@ def web_from_settings(settings: Settings, metadata: Metadata) -> Web:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = open_catalog(settings.data_dir, settings.catalog_uri)
     ensure_tables(catalog)
-    return Web(settings, metadata, Sandbox(catalog, Limits()))
+    q = settings.query
+    limits = Limits(timeout_s=q.timeout_s, memory_limit=q.memory_limit, max_rows=q.max_rows, threads=q.threads)
+    return Web(settings, metadata, Sandbox(catalog, limits))
 
 
 def create_app(web: Web) -> Starlette:
