@@ -194,3 +194,16 @@ def test_a_sql_scoped_token_cannot_use_the_stats_api(world: World) -> None:
         body = {"site_ids": [world.sites["a"]], "metrics": ["visits"], "date_range": RANGE}
         r = client.post("/api/query", json=body, headers={"Authorization": f"Bearer {secret}"})
     assert r.status_code == 403 and "scope 'stats'" in r.json()["error"]
+
+
+def test_a_funnel_over_http_and_not_of_a_foreign_site(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    client, csrf = viewer
+    body = {"site_ids": [world.sites["a"]], "date_range": RANGE, "steps": [{"page": "/a"}, {"event": "purchase"}]}
+    r = client.post("/api/funnel", json=body, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    assert [(row["step"], row["visitors"]) for row in r.json()["results"]] == [(1, 3), (2, 0)]
+    assert r.json()["results"][0]["step_definition"] == {"page": "/a"}
+    r = client.post("/api/funnel", json={**body, "site_ids": [world.sites["b"]]}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403
+    r = client.post("/api/funnel", json={**body, "steps": [{"page": "/a"}]}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 400 and r.json()["error"]

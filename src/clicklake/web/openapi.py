@@ -7,6 +7,8 @@ from typing import Any
 from clicklake import __version__
 from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS
 
+_STEPS = "{page: PATH} | {event: TYPE} | {custom: NAME}"
+
 
 def _error() -> dict[str, Any]:
     return {
@@ -89,6 +91,27 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [{"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
                     "requestBody": _json({"$ref": "#/components/schemas/StatsQuery"}),
                     "responses": {"200": {"description": "rows, the SQL that made them, freshness"}, **errors},
+                }
+            },
+            "/api/funnel": {
+                "post": {
+                    "summary": "Visitors at each step of a funnel (scope stats); see docs/metrics.md",
+                    "security": security,
+                    "requestBody": _json(
+                        {
+                            "type": "object",
+                            "required": ["site_ids", "date_range"],
+                            "properties": {
+                                "site_ids": {"type": "array", "items": {"type": "string"}},
+                                "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+                                "steps": {"type": "array", "description": _STEPS},
+                                "funnel": {"enum": ["comparison", "shop"]},
+                                "order": {"enum": ["sequence", "any"]},
+                                "window_minutes": {"type": "integer", "minimum": 1},
+                            },
+                        }
+                    ),
+                    "responses": {"200": {"description": "visitors per step, shares, the SQL"}, **errors},
                 }
             },
             "/api/sql": {
