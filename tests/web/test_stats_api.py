@@ -207,3 +207,13 @@ def test_a_funnel_over_http_and_not_of_a_foreign_site(world: World, viewer: tupl
     assert r.status_code == 403
     r = client.post("/api/funnel", json={**body, "steps": [{"page": "/a"}]}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 400 and r.json()["error"]
+
+
+def test_experiments_over_http(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    client, csrf = viewer
+    body = {"site_ids": [world.sites["a"]], "date_range": RANGE}
+    r = client.post("/api/experiment", json=body, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["results"] == []  # the world's visits have no variant
+    assert "ab_variant" in r.json()["meta"]["sql"]
+    r = client.post("/api/experiment", json={**body, "site_ids": [world.sites["c"]]}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
 from clicklake.errors import ClicklakeError
-from clicklake.query import funnels, stats
+from clicklake.query import experiments, funnels, stats
 from clicklake.query.engine import format_result
 from clicklake.query.sandbox import Limits, Sandbox, SandboxError
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal
@@ -279,6 +279,17 @@ class Web:
             row["step_definition"] = step
         return answer({"results": rows, "meta": {"sql": sql, "freshness": result.freshness}})
 
+    async def experiment(self, request: Request, principal: Principal) -> Response:
+        """`POST /api/experiment`: conversion per A/B variant with a 95 % interval (`clicklake.query.experiments`)."""
+        q = experiments.parse(await read_body(request))
+        foreign = sorted(set(q.site_ids) - set(principal.site_ids))
+        if foreign:
+            raise HTTPError(403, f"you may not read site {foreign[0]!r}")
+        sql = experiments.build_sql(q)
+        result = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql)
+        rows = msgspec.json.decode(format_result(result.table, "json"))
+        return answer({"results": rows, "meta": {"sql": sql, "freshness": result.freshness}})
+
     async def openapi(self, request: Request) -> Response:
         """`GET /api/openapi.json`: the API's OpenAPI 3.1 document."""
         return answer(openapi_document())
@@ -288,6 +299,7 @@ class Web:
             Route("/api/openapi.json", self.openapi, methods=["GET"]),
             Route("/api/query", self.guarded(self.query, "stats"), methods=["POST"]),
             Route("/api/funnel", self.guarded(self.funnel, "stats"), methods=["POST"]),
+            Route("/api/experiment", self.guarded(self.experiment, "stats"), methods=["POST"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.guarded(self.logout), methods=["POST"]),
             Route("/api/me", self.guarded(self.me), methods=["GET"]),

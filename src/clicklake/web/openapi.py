@@ -114,6 +114,23 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "visitors per step, shares, the SQL"}, **errors},
                 }
             },
+            "/api/experiment": {
+                "post": {
+                    "summary": "Conversion per A/B variant with a 95% Wilson interval (scope stats)",
+                    "security": security,
+                    "requestBody": _json(
+                        {
+                            "type": "object",
+                            "required": ["site_ids", "date_range"],
+                            "properties": {
+                                "site_ids": {"type": "array", "items": {"type": "string"}},
+                                "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+                            },
+                        }
+                    ),
+                    "responses": {"200": {"description": "per variant: visits, conversions, interval"}, **errors},
+                }
+            },
             "/api/sql": {
                 "post": {
                     "summary": "One SELECT over the caller's sites, sandboxed (scope sql)",
