@@ -81,6 +81,7 @@ bench: $(VENV)/.synced sdk ## benchmarks, each beside its baseline from the same
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/transform.py
+	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/enrich.py
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sdk_size.py

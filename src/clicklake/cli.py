@@ -302,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.add_argument("--format", choices=("table", "json"), default="table", help="output format of the summary")
     demo.set_defaults(func=_demo)
+    from clicklake.web.cli import add_commands
+
+    add_commands(commands)
     return parser
 
 

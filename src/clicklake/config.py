@@ -277,6 +277,20 @@ class TransformSettings(Struct, forbid_unknown_fields=True, kw_only=True):
                 raise ValueError(f"{where}: {pattern!r} is not a regular expression: {exc}") from None
 
 
+class QuerySettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    timeout_s: Annotated[
+        float, Meta(gt=0, description="A Stats API or SQL console query running longer is stopped (422).")
+    ] = 10.0
+    memory_limit: Annotated[
+        str,
+        Meta(pattern=r"^[0-9]+(\.[0-9]+)?\s*[KMGT]i?B$", description="Memory one API query may use, e.g. 1GB."),
+    ] = "1GB"
+    max_rows: Annotated[
+        int, Meta(ge=1, description="Rows the SQL console returns at most; the answer says when it cut more.")
+    ] = 10_000
+    threads: Annotated[int, Meta(ge=1, le=256, description="DuckDB threads of one API query.")] = 2
+
+
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     data: Annotated[
         str,
@@ -296,6 +310,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     load: LoadSettings = msgspec.field(default_factory=LoadSettings)
     collect: CollectSettings = msgspec.field(default_factory=CollectSettings)
     transform: TransformSettings = msgspec.field(default_factory=TransformSettings)
+    query: QuerySettings = msgspec.field(default_factory=QuerySettings)
 
     @property
     def data_dir(self) -> Path:

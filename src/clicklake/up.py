@@ -147,12 +147,27 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
         loader = loader_from_settings(settings, stream)
         try:
             app = create_app(settings, stream=stream, metadata=metadata)
+            _add_web(settings, metadata, app)
             await _serve(settings, sock, loader, metadata, app, demo=demo)
         finally:
             loader.close()
     finally:
         metadata.close()
         stream.close()
+
+
+def _add_web(settings: Settings, metadata: Metadata, app: Starlette) -> None:
+    """The web stage's routes on the same port; on a new data dir, a first admin whose login is printed once."""
+    from clicklake.web.app import web_from_settings
+
+    web = web_from_settings(settings, metadata)
+    app.router.routes.extend(web.routes())
+    if not web.accounts.users():
+        user, password = web.accounts.create_user("admin@localhost", admin=True)
+        print(
+            f"First login: {user.email} / {password}  (shown once; `clicklake users reset-password` sets a new one)",
+            flush=True,
+        )
 
 
 async def _serve(

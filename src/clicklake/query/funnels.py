@@ -1,0 +1,116 @@
+"""Funnels: how many visitors reached each of an ordered list of steps, as one SQL statement over silver.events.
+
+A step is a page path (`{"page": "/pricing"}`, `*` matches any text), an event type
+(`{"event": "affiliate_click"}`), or a custom event's name (`{"custom": "signup"}`).
+Per visitor, the funnel starts at their first step-1 event in the date range. With
+`order: "sequence"` each next step must come after the one before (later, not at the
+same instant; other events may come between) and within `window_minutes` of the
+start; with `order: "any"` each step may come at any time from `window_minutes` before
+the start to as long after it. Bots are left out. Two funnels are built in:
+`comparison` (seed 004: a comparison page, a chart interaction, an affiliate click)
+and `shop` (product view, add to cart, purchase).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Final, Literal
+
+import msgspec
+from msgspec import Meta
+
+from clicklake.errors import InputError
+from clicklake.query.stats import literal
+
+
+class Step(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    page: str | None = None
+    event: str | None = None
+    custom: str | None = None
+
+
+BUILT_IN: Final[dict[str, list[Step]]] = {
+    "comparison": [Step(event="comparison_page"), Step(event="chart_interaction"), Step(event="affiliate_click")],
+    "shop": [Step(event="product_view"), Step(event="add_to_cart"), Step(event="purchase")],
+}
+
+
+class FunnelQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    site_ids: Annotated[list[str], Meta(min_length=1)]
+    date_range: tuple[date, date]
+    steps: Annotated[list[Step], Meta(min_length=2, max_length=10)] | None = None
+    funnel: Literal["comparison", "shop"] | None = None
+    order: Literal["sequence", "any"] = "sequence"
+    window_minutes: Annotated[int, Meta(ge=1, le=90 * 24 * 60)] = 24 * 60
+
+
+def parse(body: bytes) -> FunnelQuery:
+    try:
+        query = msgspec.json.decode(body, type=FunnelQuery)
+    except msgspec.ValidationError as exc:
+        raise InputError(f"bad funnel: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InputError(f"the body is not JSON: {exc}") from None
+    if (query.steps is None) == (query.funnel is None):
+        raise InputError("give either steps (2 to 10) or a built-in funnel: comparison or shop")
+    for step in query.steps or []:
+        if sum(v is not None for v in (step.page, step.event, step.custom)) != 1:
+            raise InputError('a step is one of {"page": PATH}, {"event": TYPE}, {"custom": NAME}')
+    if query.date_range[1] < query.date_range[0]:
+        raise InputError("date_range ends before it starts")
+    return query
+
+
+def _match(step: Step) -> str:
+    if step.page is not None:
+        pattern = step.page.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+        return f"event_type = 'page_view' and page_path like {literal(pattern)} escape '\\'"
+    if step.custom is not None:
+        return f"event_type = 'custom' and custom_name = {literal(step.custom)}"
+    if step.event == "comparison_page":
+        return "coalesce(is_comparison, false)"
+    return f"event_type = {literal(step.event or '')}"
+
+
+def build_sql(query: FunnelQuery) -> str:
+    """One SELECT answering step, its visitors, and the share of step 1 and of the step before."""
+    steps = query.steps or BUILT_IN[query.funnel or "shop"]
+    start, end = query.date_range
+    sites = ", ".join(literal(s) for s in sorted(set(query.site_ids)))
+    window = f"interval {int(query.window_minutes)} minute"
+    # events up to a window after the range: a funnel started on its last day may finish the next
+    parts = [
+        "ev as (\n    select visitor_id, ts, event_type, page_path, custom_name, is_comparison from silver.events\n"
+        f"    where site_id in ({sites}) and visitor_id is not null and not coalesce(is_bot, false)\n"
+        f"      and event_dt between date {literal(str(start))} "
+        f"and date {literal(str(end + timedelta(days=query.window_minutes // 1440 + 1)))}\n)",
+        "s1 as (\n    select visitor_id, min(ts) as t0, min(ts) as t from ev\n"
+        f"    where {_match(steps[0])}\n"
+        f"      and ts >= timestamptz {literal(f'{start} 00:00:00+00')}\n"
+        f"      and ts < timestamptz {literal(f'{end + timedelta(days=1)} 00:00:00+00')}\n"
+        "    group by visitor_id\n)",
+    ]
+    for i, step in enumerate(steps[1:], start=2):
+        after = "e.ts > p.t" if query.order == "sequence" else "e.ts >= p.t0 - " + window
+        parts.append(
+            f"s{i} as (\n    select p.visitor_id, any_value(p.t0) as t0, min(e.ts) as t\n"
+            f"    from s{i - 1} as p join ev as e on e.visitor_id = p.visitor_id\n"
+            f"    where {_match(step)} and {after} and e.ts <= p.t0 + {window}\n"
+            "    group by p.visitor_id\n)"
+        )
+    counts = ",\n    ".join(f"({i + 1}, (select count(*) from s{i + 1}))" for i in range(len(steps)))
+    return (
+        "with "
+        + ",\n".join(parts)
+        + f",\nn(step, visitors) as (values\n    {counts}\n)\n"
+        + "select step, visitors,\n"
+        + "    round(100.0 * visitors / nullif(first_value(visitors) over (order by step), 0), 1) as pct_of_first,\n"
+        + "    round(100.0 * visitors / nullif(lag(visitors) over (order by step), 0), 1) as pct_of_previous\n"
+        + "from n order by step"
+    )
+
+
+def steps_of(query: FunnelQuery) -> list[dict[str, str]]:
+    """The steps as asked (or the built-in funnel's), for the answer."""
+    steps = query.steps or BUILT_IN[query.funnel or "shop"]
+    return [msgspec.to_builtins(s) for s in steps]

@@ -1,0 +1,144 @@
+"""The OpenAPI 3.1 document of the JSON API (`GET /api/openapi.json`), built from the metric and dimension tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clicklake import __version__
+from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS
+
+_STEPS = "{page: PATH} | {event: TYPE} | {custom: NAME}"
+
+
+def _error() -> dict[str, Any]:
+    return {
+        "description": "refused, with the reason",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _operation(summary: str, security: list[dict[str, list[str]]], errors: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": summary, "security": security, "responses": {"200": {"description": "done"}, **errors}}
+
+
+def openapi_document() -> dict[str, Any]:
+    errors = {str(code): _error() for code in (400, 401, 403, 413, 422, 429)}
+    stats_query = {
+        "type": "object",
+        "required": ["site_ids", "metrics", "date_range"],
+        "additionalProperties": False,
+        "properties": {
+            "site_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "metrics": {"type": "array", "items": {"enum": list(METRICS)}, "minItems": 1},
+            "dimensions": {"type": "array", "items": {"enum": list(DIMENSIONS)}},
+            "filters": {
+                "type": "array",
+                "description": "[op, dimension, [values]]",
+                "items": {
+                    "type": "array",
+                    "prefixItems": [
+                        {"enum": ["is", "is_not", "contains"]},
+                        {"enum": list(DIMENSIONS)},
+                        {"type": "array", "items": {"type": "string"}},
+                    ],
+                },
+            },
+            "date_range": {
+                "type": "array",
+                "prefixItems": [{"type": "string", "format": "date"}, {"type": "string", "format": "date"}],
+                "description": "first and last day, inclusive (UTC)",
+            },
+            "compare": {"enum": ["previous_period", None]},
+            "order_by": {"type": "array", "items": {"type": "array", "description": "[name, asc|desc]"}},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 1000},
+            "offset": {"type": "integer", "minimum": 0, "default": 0},
+        },
+    }
+    security: list[dict[str, list[str]]] = [{"session": []}, {"bearer": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "clicklake API", "version": __version__},
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "clicklake_session"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": {
+                "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+                "StatsQuery": stats_query,
+            },
+        },
+        "paths": {
+            "/login": {
+                "post": {
+                    "summary": "Log in: sets the session cookie, answers the CSRF token",
+                    "requestBody": _json(
+                        {"type": "object", "properties": {"email": {"type": "string"}, "password": {"type": "string"}}}
+                    ),
+                    "responses": {"200": {"description": "logged in"}, **errors},
+                }
+            },
+            "/logout": {"post": _operation("End this session (needs X-CSRF-Token)", security, errors)},
+            "/api/me": {"get": _operation("The caller, its sites and roles, and the CSRF token", security, errors)},
+            "/api/query": {
+                "post": {
+                    "summary": "The Stats API: metrics by dimensions over a date range (scope stats)",
+                    "security": security,
+                    "parameters": [{"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
+                    "requestBody": _json({"$ref": "#/components/schemas/StatsQuery"}),
+                    "responses": {"200": {"description": "rows, the SQL that made them, freshness"}, **errors},
+                }
+            },
+            "/api/funnel": {
+                "post": {
+                    "summary": "Visitors at each step of a funnel (scope stats); see docs/metrics.md",
+                    "security": security,
+                    "requestBody": _json(
+                        {
+                            "type": "object",
+                            "required": ["site_ids", "date_range"],
+                            "properties": {
+                                "site_ids": {"type": "array", "items": {"type": "string"}},
+                                "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+                                "steps": {"type": "array", "description": _STEPS},
+                                "funnel": {"enum": ["comparison", "shop"]},
+                                "order": {"enum": ["sequence", "any"]},
+                                "window_minutes": {"type": "integer", "minimum": 1},
+                            },
+                        }
+                    ),
+                    "responses": {"200": {"description": "visitors per step, shares, the SQL"}, **errors},
+                }
+            },
+            "/api/experiment": {
+                "post": {
+                    "summary": "Conversion per A/B variant with a 95% Wilson interval (scope stats)",
+                    "security": security,
+                    "requestBody": _json(
+                        {
+                            "type": "object",
+                            "required": ["site_ids", "date_range"],
+                            "properties": {
+                                "site_ids": {"type": "array", "items": {"type": "string"}},
+                                "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+                            },
+                        }
+                    ),
+                    "responses": {"200": {"description": "per variant: visits, conversions, interval"}, **errors},
+                }
+            },
+            "/api/sql": {
+                "post": {
+                    "summary": "One SELECT over the caller's sites, sandboxed (scope sql)",
+                    "security": security,
+                    "parameters": [{"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
+                    "requestBody": _json({"type": "object", "properties": {"sql": {"type": "string"}}}),
+                    "responses": {"200": {"description": "rows, truncated, freshness"}, **errors},
+                }
+            },
+        },
+    }

@@ -1,0 +1,93 @@
+"""Funnels on a hand-built story of four shoppers and a bot (site s1, 2026-11-20..22, UTC).
+
+- P: product view 10:00, add to cart 10:05, purchase 10:10 (the whole funnel), after /home and /pricing.
+- Q: product view 11:00, add to cart 11:01.
+- R: add to cart 12:00, then product view 12:05 (the steps in the wrong order).
+- S: product view on the 20th at 13:00, add to cart two days later (outside a 24 h window).
+- a bot: the whole funnel, left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from clicklake.errors import InputError
+from clicklake.query import funnels
+from clicklake.query.sandbox import Limits, Sandbox
+from transform.lakes import Lake, event
+
+PRODUCT = {"product_id": "p1"}
+ORDER = {"order_id": "o1", "revenue_minor": 100, "currency": "EUR"}
+RANGE = ["2026-11-20", "2026-11-22"]
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    lake = Lake(tmp_path_factory.mktemp("funnel"))
+    records = []
+    for visitor, bot in (("P", False), ("bot", True)):
+        records += [
+            event("page_view", "2026-11-20T09:50:00Z", visitor=visitor, page="https://s1.example/home", bot=bot),
+            event("page_view", "2026-11-20T09:55:00Z", visitor=visitor, page="https://s1.example/pricing", bot=bot),
+            event("product_view", "2026-11-20T10:00:00Z", visitor=visitor, product=PRODUCT, bot=bot),
+            event("add_to_cart", "2026-11-20T10:05:00Z", visitor=visitor, product=PRODUCT, bot=bot),
+            event("purchase", "2026-11-20T10:10:00Z", visitor=visitor, order=ORDER, bot=bot),
+        ]
+    records += [
+        event("product_view", "2026-11-20T11:00:00Z", visitor="Q", product=PRODUCT),
+        event("add_to_cart", "2026-11-20T11:01:00Z", visitor="Q", product=PRODUCT),
+        event("add_to_cart", "2026-11-20T12:00:00Z", visitor="R", product=PRODUCT),
+        event("product_view", "2026-11-20T12:05:00Z", visitor="R", product=PRODUCT),
+        event("product_view", "2026-11-20T13:00:00Z", visitor="S", product=PRODUCT),
+        event("add_to_cart", "2026-11-22T13:00:00Z", visitor="S", product=PRODUCT),
+        event("product_view", "2026-11-20T10:00:00Z", site="s2", visitor="Z", product=PRODUCT),
+    ]
+    lake.add(*records)
+    lake.run()
+    return Sandbox(lake.catalog, Limits())
+
+
+def run(sandbox: Sandbox, **body: Any) -> list[tuple[int, int, float | None, float | None]]:
+    body = {"site_ids": ["s1"], "date_range": RANGE, **body}
+    query = funnels.parse(msgspec.json.encode(body))
+    rows = sandbox.run(query.site_ids, funnels.build_sql(query)).table.to_pylist()
+    return [(r["step"], r["visitors"], r["pct_of_first"], r["pct_of_previous"]) for r in rows]
+
+
+def test_the_shop_funnel_in_sequence(sandbox: Sandbox) -> None:
+    # step 1: P, Q, R, S; step 2 after step 1 within 24 h: P, Q; step 3: P
+    assert run(sandbox, funnel="shop") == [(1, 4, 100.0, None), (2, 2, 50.0, 50.0), (3, 1, 25.0, 50.0)]
+
+
+def test_the_shop_funnel_in_any_order(sandbox: Sandbox) -> None:
+    # R's cart before its product view counts now; S's cart two days later still does not
+    assert run(sandbox, funnel="shop", order="any") == [(1, 4, 100.0, None), (2, 3, 75.0, 75.0), (3, 1, 25.0, 33.3)]
+
+
+def test_a_longer_window_lets_s_finish(sandbox: Sandbox) -> None:
+    assert run(sandbox, funnel="shop", window_minutes=3 * 24 * 60)[1][1] == 3
+
+
+def test_page_and_event_steps(sandbox: Sandbox) -> None:
+    steps = [{"page": "/home"}, {"page": "/pri*"}, {"event": "purchase"}]
+    assert run(sandbox, steps=steps) == [(1, 1, 100.0, None), (2, 1, 100.0, 100.0), (3, 1, 100.0, 100.0)]
+    assert run(sandbox, steps=[{"page": "/pricing"}, {"page": "/home"}])[1][1] == 0  # the wrong order
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"funnel": "shop", "steps": [{"page": "/"}, {"page": "/x"}]},
+        {"steps": [{"page": "/"}]},
+        {"steps": [{"page": "/", "event": "x"}, {"page": "/x"}]},
+        {"funnel": "nope"},
+        {"funnel": "shop", "window_minutes": 0},
+    ],
+)
+def test_bad_funnels_are_refused(body: dict[str, Any]) -> None:
+    with pytest.raises(InputError):
+        funnels.parse(msgspec.json.encode({"site_ids": ["s1"], "date_range": RANGE, **body}))
