@@ -67,13 +67,21 @@ def records(
 
 
 def wait_rows(data: Path, sql: str, expect: int, timeout: float = 15) -> list[dict[str, Any]]:
-    """Run `sql` over the lake in `data` until it returns `expect` rows or `timeout` seconds pass; the last rows."""
+    """Run `sql` over the lake in `data` until it returns `expect` rows or `timeout` seconds pass; the last rows.
+
+    A table that does not exist yet (the transform creates its tables on first write) counts as no rows.
+    """
     from clicklake.lake.catalog import open_catalog
-    from clicklake.query.engine import query
+    from clicklake.query.engine import QueryError, query
 
     deadline = time.monotonic() + timeout
     while True:
-        out: list[dict[str, Any]] = query(open_catalog(data), sql).to_pylist()
+        try:
+            out: list[dict[str, Any]] = query(open_catalog(data), sql).to_pylist()
+        except QueryError as exc:  # a table the transform has not written yet does not exist
+            if "does not exist" not in str(exc) or time.monotonic() > deadline:
+                raise
+            out = []
         if len(out) >= expect or time.monotonic() > deadline:
             return out
         time.sleep(0.2)
