@@ -28,7 +28,9 @@ validation, consent, privacy and enrichment as `POST /v1/events`:
   the hashed user id; its traits are its properties, without the personal ones (name,
   e-mail, phone, address, birthday, ...) and scrubbed like any custom property.
 - `group`, `alias` and unknown types are rejected with that reason and kept in
-  quarantine, like any invalid event.
+  quarantine, like any invalid event: with `userId` and `previousId` hashed
+  (`userIdHash`, `previousIdHash`), without personal traits, and scrubbed like any
+  refused event; a message whose consent is false is not kept at all.
 
 A message that cannot be translated at all (not an object) is rejected the same way.
 """
@@ -36,7 +38,6 @@ A message that cannot be translated at all (not an object) is rejected the same 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import uuid
 from collections.abc import Mapping
@@ -107,6 +108,8 @@ def translate(body: bytes, route_type: str | None) -> Translated:
         doc = _any.decode(body)
     except msgspec.DecodeError as exc:
         raise ValueError(f"the body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the body is not UTF-8: {exc.reason} in a string") from None
     except RecursionError:
         raise ValueError("the body is nested too deeply") from None
     if not isinstance(doc, dict):
@@ -128,11 +131,11 @@ def translate(body: bytes, route_type: str | None) -> Translated:
             if not isinstance(message, dict):
                 raise Unusable("a message must be a JSON object")
             if shared:
-                message = {**message, "context": {**shared, **(message.get("context") or {})}}
+                message = {**message, "context": {**shared, **_dict(message.get("context"))}}
             event = _event(message, route_type, sent_at)
         except Unusable as exc:
             out.refused[i] = f"segment: {exc}"
-            out.raws.append(_json.encode(message))
+            out.raws.append(_json.encode(_refused(message)))
         else:
             out.raws.append(_json.encode(event))
     return out
@@ -185,6 +188,29 @@ def _event(msg: Mapping[str, Any], route_type: str | None, sent_at: str | None) 
             raise Unusable('a track message needs an "event" name')
         event.update(_track(name.strip(), properties))
     return event
+
+
+def _refused(message: Any) -> Any:
+    """A message that becomes no event, as it may be kept for quarantine: its user ids hashed (as
+    `user.user_id_hash` is) and its personal traits left out, like an identify's. The rest is
+    scrubbed with every refused event (`clicklake.collect.privacy.scrub_refused`)."""
+    if not isinstance(message, dict):
+        return message
+    out = dict(message)
+    for name in ("userId", "previousId"):
+        value = out.pop(name, None)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            out[name + "Hash"] = hashlib.sha256(str(value).encode()).hexdigest()
+    if isinstance(out.get("traits"), dict):
+        out["traits"] = _impersonal(out["traits"])
+    context = out.get("context")
+    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
+        out["context"] = {**context, "traits": _impersonal(context["traits"])}
+    return out
+
+
+def _impersonal(traits: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in traits.items() if _plain(k) not in PERSONAL_TRAITS}
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -250,11 +276,14 @@ def _ctx(page: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
 
 def _minor(amount: Any, currency: str) -> int | None:
     """An amount in major units (19.99) as an integer in the currency's minor unit (1999)."""
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount) or amount < 0:
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
         return None
     exponent = 0 if currency in _ZERO_DECIMAL else 3 if currency in _THREE_DECIMAL else 2
-    minor: float = float(amount) * 10**exponent
-    return round(minor)
+    try:
+        minor: float = float(amount) * 10**exponent
+        return round(minor)  # an amount too big for a float, or infinite: no amount (the contract's range says why)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _currency(props: Mapping[str, Any]) -> str:
