@@ -579,9 +579,21 @@ def scrub_id(value: str) -> str:
     """An id (user, anonymous, session) as it may be stored: itself, or its SHA-256 in hex when it
     holds PII (`jane@example.com` sent as a user id). Hashing rather than redacting keeps one
     person one id, as `user_id_hash` means to. Returns `value` itself when it is clean."""
+    if len(value) < 7 or value in _CLEAN_IDS:
+        return value
     if scrub_text(value) is value or _UUID_TEXT.fullmatch(value):
+        if len(_CLEAN_IDS) >= _CLEAN_IDS_MAX:
+            _CLEAN_IDS.clear()
+        _CLEAN_IDS[value] = None
         return value
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+#: Ids found clean lately: the same ids come back with every event of a visit, and judging one
+#: is the expensive part when it has many digits (a session id with a timestamp in it). Only
+#: clean ids are remembered, so no PII lives on here.
+_CLEAN_IDS: dict[str, None] = {}
+_CLEAN_IDS_MAX: Final = 16384
 
 
 # -- browser signals -------------------------------------------------------------------
