@@ -38,6 +38,8 @@ def test_defaults_without_file_or_env(tmp_path: Path, monkeypatch: pytest.Monkey
     assert settings.log_level == "info"
     assert settings.server.host == "127.0.0.1"
     assert settings.server.port == 8000
+    # a client IP is held to a rate by default; a site only to one of its own (`sites update --rate`)
+    assert (settings.collect.rate_per_ip, settings.collect.rate_per_site) == (100.0, 0.0)
     assert settings == Settings()
 
 

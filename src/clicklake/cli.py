@@ -26,8 +26,15 @@ from clicklake.errors import ClicklakeError, InputError, TerminalError
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
+    from clicklake.collect.metadata import Site
     from clicklake.load import Loader, LoadStats
     from clicklake.transform import TransformReport
+
+
+_RATE_HELP = (
+    "events per second the site may send to each collector process (429 beyond); 0 for no limit "
+    "(default: none of its own, setting collect.rate_per_site applies, which is 0)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,11 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sites = commands.add_parser(
         "sites",
-        help="create and list the sites that send events",
+        help="create, list, show, change and delete the sites that send events",
         description=(
             "A site is a website or shop that sends events with its own write key; the collector accepts "
-            "browser events from its allowed origins only. Sites live in the metadata database "
-            "(<data>/metadata.sqlite3, or setting collect.metadata_uri)."
+            "browser events from its allowed origins only, and at most its own rate if it has one. Sites live "
+            "in the metadata database (<data>/metadata.sqlite3, or setting collect.metadata_uri); running "
+            "collectors pick up a change within seconds."
         ),
     )
     sites_commands = sites.add_subparsers(dest="sites_command", metavar="SUBCOMMAND", required=True)
@@ -242,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s_create.add_argument("--ignore-dnt", action="store_true", help="do not honour Do Not Track (DNT: 1)")
     s_create.add_argument("--ignore-gpc", action="store_true", help="do not honour Global Privacy Control (Sec-GPC: 1)")
+    s_create.add_argument("--rate", type=float, metavar="N", help=_RATE_HELP)
     s_create.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     s_create.set_defaults(func=_sites_create)
     s_list = sites_commands.add_parser(
@@ -249,6 +258,65 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s_list.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     s_list.set_defaults(func=_sites_list)
+    s_show = sites_commands.add_parser(
+        "show",
+        help="show one site",
+        description="Show one site: its write key, allowed origins, privacy signals and rate limit.",
+    )
+    s_show.add_argument("site", metavar="SITE", help="the site id (see 'clicklake sites list')")
+    s_show.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    s_show.set_defaults(func=_sites_show)
+    s_update = sites_commands.add_parser(
+        "update",
+        help="change a site's name, origins, rate limit or privacy signals",
+        description=(
+            "Change what the options name and keep the rest; print the site as it is now. Running collectors "
+            "pick up the change within a few seconds, without a restart."
+        ),
+    )
+    s_update.add_argument("site", metavar="SITE", help="the site id (see 'clicklake sites list')")
+    s_update.add_argument("--name", help="a new name")
+    s_update.add_argument(
+        "--origin",
+        action="append",
+        dest="origins",
+        metavar="ORIGIN",
+        help="an allowed browser origin (repeat for more; the list replaces the site's)",
+    )
+    rate = s_update.add_mutually_exclusive_group()
+    rate.add_argument("--rate", type=float, metavar="N", help=_RATE_HELP)
+    rate.add_argument(
+        "--no-rate", action="store_true", help="remove the site's own rate limit (collect.rate_per_site applies)"
+    )
+    for signal_name, what in (("dnt", "Do Not Track (DNT: 1)"), ("gpc", "Global Privacy Control (Sec-GPC: 1)")):
+        honour = s_update.add_mutually_exclusive_group()
+        honour.add_argument(
+            f"--honor-{signal_name}",
+            dest=f"honor_{signal_name}",
+            action="store_const",
+            const=True,
+            help=f"honour {what}",
+        )
+        honour.add_argument(
+            f"--ignore-{signal_name}",
+            dest=f"honor_{signal_name}",
+            action="store_const",
+            const=False,
+            help=f"do not honour {what}",
+        )
+    s_update.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    s_update.set_defaults(func=_sites_update)
+    s_delete = sites_commands.add_parser(
+        "delete",
+        help="delete a site and its links",
+        description=(
+            "Delete a site, its tracked links and its consent counts. Its write key stops working; the events it "
+            "sent stay in the lake."
+        ),
+    )
+    s_delete.add_argument("site", metavar="SITE", help="the site id (see 'clicklake sites list')")
+    s_delete.add_argument("--yes", action="store_true", help="really delete (without it, nothing is done)")
+    s_delete.set_defaults(func=_sites_delete)
 
     links = commands.add_parser(
         "links",
@@ -557,12 +625,66 @@ def _sites_create(args: argparse.Namespace, settings: Settings) -> int:
 
     with Metadata.open(settings) as md:
         site = md.create_site(
-            args.name, args.domain, args.origins, honor_dnt=not args.ignore_dnt, honor_gpc=not args.ignore_gpc
+            args.name,
+            args.domain,
+            args.origins,
+            honor_dnt=not args.ignore_dnt,
+            honor_gpc=not args.ignore_gpc,
+            rate_per_s=args.rate,
         )
-    if args.format == "json":
+    _print_site(site, args.format)
+    return 0
+
+
+def _print_site(site: Site, fmt: str) -> None:
+    if fmt == "json":
         print(msgspec.json.encode(site).decode())
-        return 0
+        return
     _print_fields(msgspec.structs.asdict(site))
+
+
+def _sites_show(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.collect.metadata import Metadata
+
+    with Metadata.open(settings) as md:
+        site = md.site(args.site)
+    if site is None:
+        raise InputError(f"Unknown site {args.site!r}: `clicklake sites list` shows the sites there are.")
+    _print_site(site, args.format)
+    return 0
+
+
+def _sites_update(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.collect.metadata import KEEP, Metadata
+
+    rate = None if args.no_rate else KEEP if args.rate is None else args.rate
+    with Metadata.open(settings) as md:
+        site = md.update_site(
+            args.site,
+            name=args.name,
+            allowed_origins=args.origins,
+            rate_per_s=rate,
+            honor_dnt=args.honor_dnt,
+            honor_gpc=args.honor_gpc,
+        )
+    _print_site(site, args.format)
+    return 0
+
+
+def _sites_delete(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.collect.metadata import Metadata
+
+    with Metadata.open(settings) as md:
+        site = md.site(args.site)
+        if site is None:
+            raise InputError(f"Unknown site {args.site!r}: `clicklake sites list` shows the sites there are.")
+        if not args.yes:
+            raise InputError(
+                f"This deletes site {site.site_id} ({site.name!r}) with its links; its write key stops working. "
+                "Add --yes to do it."
+            )
+        site, links = md.delete_site(args.site)
+    print(f"deleted site {site.site_id} ({site.name!r}) and {links} link(s); its events stay in the lake")
     return 0
 
 
@@ -577,8 +699,18 @@ def _sites_list(args: argparse.Namespace, settings: Settings) -> int:
     if not sites:
         print("no sites yet; create one with 'clicklake sites create NAME --domain DOMAIN'")
         return 0
-    rows = [("site_id", "name", "domain", "write_key", "allowed_origins")]
-    rows += [(s.site_id, s.name, s.domain, s.write_key, " ".join(s.allowed_origins)) for s in sites]
+    rows = [("site_id", "name", "domain", "write_key", "rate_per_s", "allowed_origins")]
+    rows += [
+        (
+            s.site_id,
+            s.name,
+            s.domain,
+            s.write_key,
+            "-" if s.rate_per_s is None else f"{s.rate_per_s:g}",
+            " ".join(s.allowed_origins),
+        )
+        for s in sites
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]).rstrip())

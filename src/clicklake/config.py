@@ -148,9 +148,12 @@ class CollectSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         float,
         Meta(
             ge=0,
-            description=("Events per second one site may send to one collector process (429 beyond; 0 for no limit)."),
+            description=(
+                "Events per second a site without a rate of its own (`clicklake sites update SITE --rate N`) may "
+                "send to one collector process (429 beyond); 0 for no limit."
+            ),
         ),
-    ] = 5000.0
+    ] = 0.0
     rate_per_ip: Annotated[
         float,
         Meta(

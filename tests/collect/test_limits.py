@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -131,6 +134,58 @@ def test_a_client_that_trickles_its_headers_is_cut_off(tmp_path: Path) -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
             assert idle.recv(4096).startswith(b"HTTP/1.1 408")
         assert httpx.get(f"{base}/healthz", trust_env=False).status_code == 200  # others are served
+    finally:
+        code, _, err = stop_server(proc)
+        assert code == 0, err
+
+
+def test_a_big_shop_is_not_throttled_by_default(tmp_path: Path) -> None:
+    """No site limit unless the site has one: a sales peak of 40,000 events in a few seconds from one shop
+    (40 requests of 1,000, 8 at a time) all land; the old default, 5,000 events/s, refused most of them."""
+    proc, base = start_server(tmp_path, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "1"})
+    try:
+        key, _ = _site(tmp_path / "data")
+        body = _events(1000, "/sale")
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda _: _post(base, key, body).status_code, range(40)))
+        assert codes == [200] * 40
+    finally:
+        code, _, err = stop_server(proc)
+        assert code == 0, err
+
+
+def _until(check: Callable[[], bool], timeout: float = 10.0) -> float:
+    """Seconds until `check()` holds (polling); fails after `timeout`."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout, "not within the timeout"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_a_site_rate_and_origins_changed_by_the_cli_apply_without_a_restart(
+    tmp_path: Path, clicklake: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    proc, base = start_server(tmp_path, command="collect")
+    try:
+        key, site = _site(tmp_path / "data")
+        other_key, _ = _site(tmp_path / "data")
+        assert _post(base, key, _events(50)).status_code == 200
+        shop = {"origin": "https://shop.example"}
+        assert _post(base, key, _events(1), **shop).status_code == 200  # caches the site
+
+        assert clicklake("sites", "update", site, "--rate", "1").returncode == 0
+        # a bucket of 2 events refilling at 1/s: 20-event requests are soon refused
+        waited = _until(lambda: _post(base, key, _events(20)).status_code == 429)
+        assert waited < 6
+        assert _post(base, other_key, _events(20)).status_code == 200  # another site is not held back
+
+        assert clicklake("sites", "update", site, "--no-rate", "--origin", "https://new.example").returncode == 0
+        _until(lambda: _post(base, key, _events(1), **shop).status_code == 403)
+        assert _post(base, key, _events(20), origin="https://new.example").status_code == 200
+
+        assert clicklake("sites", "delete", site, "--yes").returncode == 0
+        _until(lambda: _post(base, key, _events(1)).status_code == 401)
     finally:
         code, _, err = stop_server(proc)
         assert code == 0, err

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -145,6 +146,86 @@ def test_site_by_key_answers_from_memory_for_the_ttl(opened: Callable[..., Metad
     now[0] += 2.0
     assert cached.site_by_key(site.write_key) is None
     assert cached.site_by_key(unknown) is not None
+
+
+def test_update_site_changes_what_is_given_and_keeps_the_rest(md: Metadata) -> None:
+    site = md.create_site("Shop", "shop.example", rate_per_s=50)
+    assert site.rate_per_s == 50.0 and md.site(site.site_id) == site
+
+    renamed = md.update_site(site.site_id, name=" Big shop ")
+    assert renamed == msgspec.structs.replace(site, name="Big shop")
+    moved = md.update_site(site.site_id, allowed_origins=["HTTPS://Shop.Example:443", "http://localhost:3000"])
+    assert moved.allowed_origins == ("https://shop.example", "http://localhost:3000") and moved.rate_per_s == 50.0
+    unlimited = md.update_site(site.site_id, rate_per_s=None, honor_dnt=False)
+    assert (unlimited.rate_per_s, unlimited.honor_dnt, unlimited.honor_gpc) == (None, False, True)
+    assert md.update_site(site.site_id, rate_per_s=0).rate_per_s == 0.0
+    assert md.site(site.site_id) == md.update_site(site.site_id)  # nothing given: nothing changes
+    for bad in (-1.0, float("nan"), float("inf"), True):
+        with pytest.raises(InputError, match="Rate"):
+            md.update_site(site.site_id, rate_per_s=bad)
+    with pytest.raises(InputError, match="Origin"):
+        md.update_site(site.site_id, allowed_origins=["shop.example"])
+    with pytest.raises(InputError, match="name"):
+        md.update_site(site.site_id, name=" ")
+    with pytest.raises(InputError, match="site_nope"):
+        md.update_site("site_nope", name="x")
+    with pytest.raises(InputError, match="Rate"):
+        md.create_site("Shop", "shop.example", rate_per_s=-5)
+
+
+def test_delete_site_takes_its_links_and_counts_along(md: Metadata) -> None:
+    site = md.create_site("Shop", "shop.example")
+    other = md.create_site("Other", "other.example")
+    md.create_link(site.site_id, "https://shop.example/p/1")
+    kept = md.create_link(other.site_id, "https://other.example/")
+    md.add_consent_denied(site.site_id, "2026-11-22", 3)
+
+    gone, links = md.delete_site(site.site_id)
+    assert (gone, links) == (site, 1)
+    assert md.site(site.site_id) is None and md.site_by_key(site.write_key) is None
+    assert md.consent_denied(site.site_id) == 0
+    assert md.sites() == [other] and md.link(kept.link_id) == kept
+    with pytest.raises(InputError, match="Unknown site"):
+        md.delete_site(site.site_id)
+
+
+def test_a_changed_site_reaches_another_process_within_the_change_check(
+    opened: Callable[..., Metadata], md: Metadata
+) -> None:
+    now = [1000.0]
+    collector = opened(clock=lambda: now[0], site_key_ttl_s=30.0, site_change_check_s=2.0)
+    site = md.create_site("Shop", "shop.example")
+    assert collector.site_by_key(site.write_key) == site
+    md.update_site(site.site_id, rate_per_s=10, allowed_origins=["https://new.example"])
+    now[0] += 1.0
+    assert collector.site_by_key(site.write_key) == site  # within the check interval: remembered
+    now[0] += 1.5
+    changed = collector.site_by_key(site.write_key)
+    assert changed is not None and changed.rate_per_s == 10.0 and changed.allowed_origins == ("https://new.example",)
+    md.delete_site(site.site_id)
+    now[0] += 2.0
+    assert collector.site_by_key(site.write_key) is None
+
+
+def test_a_database_of_an_older_version_gets_the_new_column(tmp_path: Path) -> None:
+    uri = default_uri(tmp_path)
+    engine = sa.create_engine(uri)
+    old = sa.MetaData()
+    sa.Table(
+        "sites",
+        old,
+        *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in sites_table.c if c.name != "rate_per_s"),
+    )
+    old.create_all(engine)
+    with engine.begin() as con:
+        con.execute(sa.text("INSERT INTO sites VALUES ('site_old', 'Old', 'old.example', 'wk_old', '[]', 1, 1, 0)"))
+    engine.dispose()
+    with Metadata(uri) as md:
+        site = md.site("site_old")
+        assert site is not None and site.rate_per_s is None
+        assert md.update_site("site_old", rate_per_s=7).rate_per_s == 7.0
+    with Metadata(uri) as again:  # and opening it again is fine
+        assert again.site_by_key("wk_old") is not None
 
 
 # -- links --------------------------------------------------------------------
@@ -383,9 +464,14 @@ def test_postgres(postgres_uri: str) -> None:
         assert other.daily_salt("2026-11-19") == salt != md.daily_salt("2026-11-20")
         assert md.destroy_old_salts(ms("2026-11-22T12:00:00")) == ["2026-11-19"]
         assert other.daily_salt("2026-11-20") == md.daily_salt("2026-11-20")
+        rated = md.update_site(site.site_id, rate_per_s=5, allowed_origins=["https://shop.example"])
+        assert other.site(site.site_id) == rated and rated.rate_per_s == 5.0
+        gone = md.create_site("Gone", "gone.example")
+        md.create_link(gone.site_id, "https://gone.example/")
+        assert md.delete_site(gone.site_id)[1] == 1 and other.site(gone.site_id) is None
     # opening again on existing tables is fine
     with Metadata(postgres_uri) as again:
-        assert again.sites() == [site]
+        assert again.sites() == [rated]
 
 
 # -- CLI ------------------------------------------------------------------------
@@ -421,6 +507,57 @@ def test_cli_sites_create_table_and_origins(clicklake: Run) -> None:
     assert re.search(r"^write_key +wk_\S{24}$", result.stdout, re.M), result.stdout
     assert re.search(r"^allowed_origins +http://localhost:3000$", result.stdout, re.M), result.stdout
     assert re.search(r"^honor_gpc +False$", result.stdout, re.M), result.stdout
+
+
+def test_cli_sites_show_update_delete(clicklake: Run, tmp_path: Path) -> None:
+    created = clicklake("sites", "create", "Shop", "--domain", "shop.example", "--rate", "250", "--format", "json")
+    assert created.returncode == 0, created.stderr
+    site = json.loads(created.stdout)
+    assert site["rate_per_s"] == 250.0
+    site_id = site["site_id"]
+
+    shown = clicklake("sites", "show", site_id)
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"^rate_per_s +250\.0$", shown.stdout, re.M), shown.stdout
+    updated = clicklake(
+        "sites", "update", site_id, "--name", "Big shop", "--origin", "https://shop.example",
+        "--origin", "http://localhost:3000", "--no-rate", "--ignore-dnt", "--format", "json",
+    )  # fmt: skip
+    assert updated.returncode == 0, updated.stderr
+    now = json.loads(updated.stdout)
+    assert (now["name"], now["allowed_origins"], now["rate_per_s"], now["honor_dnt"], now["honor_gpc"]) == (
+        "Big shop",
+        ["https://shop.example", "http://localhost:3000"],
+        None,
+        False,
+        True,
+    )
+    assert json.loads(clicklake("sites", "show", site_id, "--format", "json").stdout) == now
+    rated = clicklake("sites", "update", site_id, "--rate", "0", "--format", "json")
+    assert json.loads(rated.stdout)["rate_per_s"] == 0.0 and json.loads(rated.stdout)["name"] == "Big shop"
+    listed = clicklake("sites", "list")
+    assert re.search(rf"^{site_id} +Big shop +shop\.example +wk_\S+ +0 +https://shop", listed.stdout, re.M), (
+        listed.stdout
+    )
+
+    for args, named in [
+        (("sites", "show", "site_nope"), "site_nope"),
+        (("sites", "update", "site_nope", "--name", "x"), "site_nope"),
+        (("sites", "update", site_id, "--rate", "-1"), "-1"),
+        (("sites", "update", site_id, "--origin", "shop.example"), "shop.example"),
+        (("sites", "delete", site_id), "--yes"),
+        (("sites", "delete", "site_nope", "--yes"), "site_nope"),
+    ]:
+        result = clicklake(*args)
+        assert result.returncode == 2, (args, result.stdout)
+        assert named in result.stderr and "Traceback" not in result.stderr, result.stderr
+    both = clicklake("sites", "update", site_id, "--rate", "1", "--no-rate")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+
+    deleted = clicklake("sites", "delete", site_id, "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert site_id in deleted.stdout
+    assert clicklake("sites", "list", "--format", "json").stdout.strip() == "[]"
 
 
 def make_site(tmp_path: Path) -> Site:

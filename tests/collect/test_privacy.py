@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import re
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clicklake.collect import segment
+from clicklake.collect.ingest import Client, SiteView, process
 from clicklake.collect.privacy import (
     DEFAULT_SCRUB_KEYS,
     REDACTED,
     anonymize_ip,
     dnt_or_gpc,
+    scrub_id,
     scrub_properties,
+    scrub_refused,
     scrub_text,
     scrub_url,
     visitor_id,
 )
+from clicklake.schema.envelope import Rejected, decode_payload
 
 # -- IP addresses ----------------------------------------------------------------
 
@@ -316,3 +324,163 @@ def test_scrub_properties() -> None:
 )
 def test_dnt_or_gpc(headers: dict[str, str], expected: tuple[bool, bool]) -> None:
     assert dnt_or_gpc(headers) == expected
+
+
+# -- what the door refuses -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # the same findings as in a valid event's fields, wherever they are in the event
+        (
+            b'{"ts":"yesterday","ctx":{"page_url":"https://s.example/?email=jane@x.example&n=1",'
+            b'"title":"+44 20 7946 0000"}}',
+            b'{"ts":"yesterday","ctx":{"page_url":"https://s.example/?email=[redacted]&n=1","title":"[redacted]"}}',
+        ),
+        # secret keys, a card as a number, IP addresses (alone and in a text) cut to their network
+        (
+            b'{"password":"hunter2","cc":4111111111111111,"n":4111111111111111,"ip":"203.0.113.77",'
+            b'"note":"from 2001:db8:abcd:12::1 and 10.1.2.3","id":"0b9f6c1e-2a7d-4d3b-9c1e-5f2a7d4d3b9c"}',
+            b'{"password":"[redacted]","cc":"[redacted]","n":"[redacted]","ip":"203.0.113.0",'
+            b'"note":"from 2001:db8:abcd:: and 10.1.2.0","id":"0b9f6c1e-2a7d-4d3b-9c1e-5f2a7d4d3b9c"}',
+        ),
+        # a name that is an address
+        (b'{"jane@x.example":1}', b'{"[redacted]":1}'),
+        # bytes that are not UTF-8 do not hide an address, nor stop the scrubbing
+        (b'{"title":"jane\xff@x.example, (415) 555-2671"}', b'{"title":"[redacted], [redacted]"}'),
+        # not JSON at all: scrubbed as text, secret members too
+        (b'{"password": "hunter2", "q": "jane@x.example", oops', b'{"password": "[redacted]", "q": "[redacted]", oops'),
+        (b"not json: call +44 20 7946 0000 from 198.51.100.7", b"not json: call [redacted] from 198.51.100.0"),
+    ],
+)
+def test_refused_bytes_are_scrubbed_like_a_valid_event(raw: bytes, expected: bytes) -> None:
+    assert scrub_refused(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"event_type":"page_view","ts":"2026-01-01T00:00:00Z","user":{"consent":{"analytics":true}}}',
+        b'{"event_type": "page_view",  "ts": 1e3, "x": [1, 2.5, null, true]}',
+        b"[1, 2, 3]",
+        b"\xff\xfe garbage",
+        b"",
+    ],
+)
+def test_clean_refused_bytes_are_kept_as_sent(raw: bytes) -> None:
+    assert scrub_refused(raw) is raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"event_type":"page_view","ts":"bad","user":{"consent":{"analytics":false}},"ctx":{"title":"x"}}',
+        b'{"user":{"consent":{"analytics":"false"}}}',
+        b'{"user":{"consent":{"analytics":0}}}',
+        b'{"type":"group","context":{"consent":{"categoryPreferences":{"Analytics":false}}}}',
+        b'{"user":{"consent":{"analytics":false}}, oops',  # not JSON: the words still say no
+    ],
+)
+def test_nothing_is_kept_of_a_refused_event_without_consent(raw: bytes) -> None:
+    assert scrub_refused(raw) is None
+
+
+JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts, emails),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.one_of(texts, st.sampled_from(["email", "q"])), children)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(JSONISH.map(lambda v: msgspec.json.encode(v)), st.binary(max_size=200)), st.binary(max_size=3))
+def test_scrub_refused_never_raises_and_leaves_no_email_address(raw: bytes, junk: bytes) -> None:
+    for candidate in (raw, raw + junk, junk + raw):
+        out = scrub_refused(candidate)
+        if out is not None:
+            assert REFERENCE_EMAIL.search(out.decode("utf-8", "replace")) is None
+
+
+def test_a_rejection_scrubs_its_bytes_however_it_is_made() -> None:
+    """The collector, the loader (its own rejections, and those it decodes from the stream, which an
+    older collector may have written unscrubbed) and a replay all get a `Rejected`: none keeps PII."""
+    raw = b'{"event_type":"page_view","ts":"x","ctx":{"page_url":"https://s.example/?m=jane@x.example"}}'
+    made = Rejected(site_id="s", received_ts=1, source="loader", reason="r", raw=raw)
+    assert b"jane@x.example" not in made.raw and b"[redacted]" in made.raw
+    old = b'{"kind":"rejected","site_id":"s","received_ts":1,"source":"http","reason":"r","raw":"%s"}'
+    decoded = decode_payload(old % base64.b64encode(raw))
+    assert isinstance(decoded, Rejected) and b"jane@x.example" not in decoded.raw
+    no_consent = b'{"user":{"consent":{"analytics":false}},"ctx":{"title":"jane@x.example"}}'
+    dropped = decode_payload(old % base64.b64encode(no_consent))
+    assert isinstance(dropped, Rejected) and dropped.raw == b"" and "consent is false" in dropped.reason
+    # a payload the loader cannot read as a rejection keeps the inner bytes scrubbed too
+    unreadable = (b'{"kind":"rejected","raw":"%s"}' % base64.b64encode(raw)).decode()
+    kept = Rejected(site_id=None, received_ts=1, source="loader", reason="r", raw=unreadable.encode())
+    inner = base64.b64decode(json.loads(kept.raw)["raw"])
+    assert b"jane@x.example" not in inner and b"[redacted]" in inner
+
+
+def test_the_collector_keeps_nothing_of_refused_events_without_consent_or_from_dnt() -> None:
+    bad = {"event_type": "page_view", "ts": "soon", "ctx": {"title": "call +44 20 7946 0000"}}
+    raws = [
+        msgspec.json.encode({**bad, "user": {"consent": {"analytics": True}}}),
+        msgspec.json.encode({**bad, "user": {"consent": {"analytics": False}}}),
+    ]
+    site = SiteView("site_1")
+    out = process(raws, site, Client("203.0.113.9", "ua"), salt=SALT)
+    assert (out.accepted, len(out.rejected), out.consent_denied, len(out.records)) == (0, 2, 1, 1)
+    kept = decode_payload(out.records[0][1])
+    assert isinstance(kept, Rejected) and b"+44 20 7946 0000" not in kept.raw and b"[redacted]" in kept.raw
+    dnt = process(raws, site, Client("203.0.113.9", "ua", dnt=True), salt=SALT)
+    assert (len(dnt.rejected), dnt.consent_denied, dnt.records) == (2, 2, [])
+
+
+def test_ids_that_hold_pii_are_stored_as_their_hash() -> None:
+    event = {
+        "event_type": "qr_scan",
+        "ts": "2026-01-01T00:00:00Z",
+        "user": {"consent": {"analytics": True}, "user_id_hash": "jane@x.example", "anonymous_id": "a-1"},
+        "session": {"session_id": "s-1", "utm": {"term": "jane@x.example"}},
+        "qr": {"link_id": "l1", "target": "https://s.example/?email=jane@x.example", "placement": "+44 20 7946 0000"},
+    }
+    out = process([msgspec.json.encode(event)], SiteView("s"), Client("203.0.113.9", "ua"), salt=SALT, now_ms=ms_of())
+    record = msgspec.json.decode(out.records[0][1])
+    assert b"jane@x.example" not in out.records[0][1] and b"7946" not in out.records[0][1]
+    assert record["user"]["user_id_hash"] == hashlib.sha256(b"jane@x.example").hexdigest()
+    assert record["user"]["anonymous_id"] == "a-1" and record["session"]["session_id"] == "s-1"
+
+
+def ms_of() -> int:
+    return 1_767_225_600_000 + 60_000  # 2026-01-01T00:01:00Z
+
+
+def test_segment_messages_it_does_not_take_are_kept_without_ids_or_personal_traits() -> None:
+    body = {
+        "type": "group",
+        "userId": "jane@x.example",
+        "previousId": 42,
+        "traits": {"email": "jane@x.example", "name": "Jane", "plan": "pro"},
+        "context": {"ip": "198.51.100.7", "traits": {"phone": "+1 415 555 2671", "tier": 2}},
+    }
+    t = segment.translate(msgspec.json.encode({"batch": [body]}), None)
+    assert list(t.refused) == [0]
+    kept = msgspec.json.decode(t.raws[0])
+    assert kept["userIdHash"] == hashlib.sha256(b"jane@x.example").hexdigest() and "userId" not in kept
+    assert kept["previousIdHash"] == hashlib.sha256(b"42").hexdigest()
+    assert kept["traits"] == {"plan": "pro"} and kept["context"]["traits"] == {"tier": 2}
+    scrubbed = scrub_refused(t.raws[0])
+    assert scrubbed is not None and b"198.51.100.7" not in scrubbed and b"198.51.100.0" in scrubbed
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_an_id_that_is_already_a_digest_is_kept_as_it_is(person: str) -> None:
+    """A `user_id_hash` sent as the SHA-256 of an id (often with long digit runs) is not hashed again."""
+    for digest in (hashlib.sha256(person.encode()).hexdigest(), hashlib.md5(person.encode()).hexdigest().upper()):
+        assert scrub_id(digest) == digest
+
+
+def test_an_id_that_holds_pii_is_stored_as_its_sha256() -> None:
+    assert scrub_id("jane@example.com") == hashlib.sha256(b"jane@example.com").hexdigest()

@@ -85,7 +85,7 @@ async def _read_body(request: Request, limits: Limits) -> bytes:
     limit = limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise BadRequest(400, f"Content-Length {declared!r} is not a number")
         if int(declared) > limit:
             raise BadRequest(413, f"the body is {declared} bytes; at most {limit}")
@@ -193,7 +193,7 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
             if isinstance(found, Response):
                 return found
             site = found
-        wait = state.site_limit.take(site.site_id, len(parsed.raws) - len(parsed.refused))
+        wait = state.site_limit.take(site.site_id, len(parsed.raws) - len(parsed.refused), site.rate_per_s)
         if wait:
             state.metrics.rate_limited.labels("site").inc()
             return _error(429, "this site sends more events than its rate limit; slow down", origin, retry_after(wait))
@@ -215,7 +215,7 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
     if "success" in extra and outcome.rejected and len(outcome.rejected) == len(parsed.raws):
         # every message refused (each kept in quarantine): a Segment-style client must not count it delivered
         message = f"all {len(parsed.raws)} messages were rejected; the first: {outcome.rejected[0].error}"
-        answer.update(success=False, code="invalid_messages", message=message)
+        answer.update(success=False, error=message, code="invalid_messages", message=message)
         return _answer(400, answer, origin)
     return _answer(200, answer, origin)
 

@@ -7,15 +7,18 @@ The order of work is the order of the promise "privacy at the door, nothing lost
 2. The site comes from the write key (header `X-Write-Key` or `?key=`), never from
    the payload: 401 without a known key; a request with an `Origin` that the site
    does not allow is 403.
-3. The body is a JSON array, `{"events": [...], "sent_at": ...}`, or NDJSON. Each
-   event is judged alone (32 KB at most, then the contract); invalid ones become
+3. The body is a JSON array, `{"events": [...], "sent_at": ...}`, or NDJSON of
+   objects; anything else holds no events and is 400 with the reason. Each event is
+   judged alone (32 KB at most, UTF-8, then the contract); invalid ones become
    rejections kept for `bronze.quarantine`, valid ones go on.
 4. Consent: an event whose `user.consent.analytics` is false, or any event of a
-   browser sending DNT or GPC to a site that honours them, is not stored; only a
-   per-site daily count is kept.
+   browser sending DNT or GPC to a site that honours them, is not stored, valid or
+   not; only a per-site daily count is kept.
 5. Privacy: the client IP is truncated, URLs, referrers, titles, search queries and
-   custom properties are scrubbed of PII; a visitor without an id of its own gets a
-   cookieless id from the day's salt.
+   custom properties are scrubbed of PII, ids that hold PII are hashed; a visitor
+   without an id of its own gets a cookieless id from the day's salt. A rejected
+   event's bytes are scrubbed the same way before they are kept
+   (`privacy.scrub_refused`).
 6. Enrichment: server `ingest_ts`, clock-skew correction from `sent_at`, device from
    the user agent, country from the IP, UTM from the page URL, referrer class.
 7. One stream append for the whole request. Only when it returns is the answer 200;
@@ -39,7 +42,7 @@ from msgspec import UNSET
 
 from clicklake.collect import enrich, privacy
 from clicklake.collect.metadata import utc_day
-from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
+from clicklake.schema import SCHEMA_HASH, decode_batch, to_record, validate
 from clicklake.schema import events as ev
 from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.schema.validate import Rejection
@@ -110,12 +113,36 @@ def inflate(body: bytes, encoding: str, limit: int) -> bytes:
     return out
 
 
+_KINDS: Final = {b'"': "a string", b"t": "true", b"f": "false", b"n": "null", b"[": "an array", b"{": "an object"}
+
+
+def _kind(text: bytes) -> str:
+    """What a JSON value that is not an event list is, for the reason of a 400."""
+    first = text[:1]
+    if first in _KINDS:
+        return _KINDS[first]
+    if first in b"-0123456789" and first:
+        return "a number"
+    return "not JSON"
+
+
+def _one_value(text: bytes) -> bool:
+    """Whether `text` (several lines, starting with `{`) is one JSON value rather than NDJSON."""
+    try:
+        _raw_one.decode(text)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
 def split_events(body: bytes, content_type: str) -> tuple[list[bytes], str | None]:
     """The raw bytes of each event, and the batch's `sent_at` when it has one.
 
-    A JSON array, an object `{"events": [...], "sent_at": "..."}`, or NDJSON (one event
-    per line; chosen by Content-Type `application/x-ndjson`, or when the body is several
-    lines of objects).
+    The body is a JSON array (of events: each element is judged alone), an object
+    `{"events": [...], "sent_at": "..."}`, or NDJSON, one object per line (chosen by
+    Content-Type `application/x-ndjson`, or when the body is several lines of objects).
+    Anything else (a bare string, number, boolean or null, an object without `events`,
+    an NDJSON line that is not an object) holds no events: `BadRequest` 400 with the reason.
     """
     text = body.strip()
     if not text:
@@ -124,13 +151,35 @@ def split_events(body: bytes, content_type: str) -> tuple[list[bytes], str | Non
     try:
         if not ndjson and text[:1] == b"[":
             return [bytes(r) for r in _raw_list.decode(text)], None
-        if not ndjson and text[:1] == b"{" and b"\n" not in text:
+        if not ndjson and text[:1] == b"{" and (b"\n" not in text or _one_value(text)):
             try:
                 envelope = _envelope.decode(text)
-            except msgspec.ValidationError:
-                return [bytes(_raw_one.decode(text))], None  # one event on its own
+            except msgspec.ValidationError as exc:  # one JSON object, but not an envelope
+                raise BadRequest(
+                    400,
+                    'a JSON object body must be {"events": [...], "sent_at": "..."} '
+                    f"({validate.explain(str(exc))}); send one event as an array of one, "
+                    "or as NDJSON with Content-Type application/x-ndjson",
+                ) from None
             return [bytes(r) for r in envelope.events], envelope.sent_at
-        return [bytes(_raw_one.decode(line)) for line in text.splitlines() if line.strip()], None
+        if not ndjson and text[:1] != b"{":
+            raise BadRequest(
+                400,
+                f'the body holds no events: it is {_kind(text)}; send a JSON array of events, {{"events": [...]}}, '
+                "or NDJSON (one event object a line)",
+            )
+        raws = []
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line:
+                continue
+            raw = bytes(_raw_one.decode(line))
+            if raw[:1] != b"{":
+                raise BadRequest(400, f"NDJSON line {number} is {_kind(raw)}, not an event object")
+            raws.append(raw)
+        if not raws:
+            raise BadRequest(400, "the body holds no events: NDJSON of empty lines")
+        return raws, None
     except msgspec.DecodeError as exc:
         raise BadRequest(400, f"the body is not valid JSON: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -170,12 +219,17 @@ class SiteView:
 
 
 class Outcome(msgspec.Struct):
-    """The answer to a batch, and the stream records it needs appended first."""
+    """The answer to a batch, and the stream records it needs appended first.
+
+    `consent_denied` counts every event not stored for want of consent (or for DNT/GPC),
+    valid or not; `rejected_denied` is how many of them are among `rejected`.
+    """
 
     accepted: int
     rejected: list[Rejection]
     consent_denied: int
     records: list[tuple[str, bytes]]
+    rejected_denied: int = 0
 
 
 def _ts_ms_of(text: str | None) -> int | None:
@@ -224,10 +278,19 @@ def process(
         raise BadRequest(400, "an event is nested too deeply") from None
     rejected.extend(Rejection(keep[r.index], r.error) for r in batch.rejected)
     rejected.sort(key=lambda r: r.index)
-    for r in rejected:
-        reason = Rejected(site_id=site.site_id, received_ts=now, source="http", reason=r.error, raw=raws[r.index])
-        records.append((f"rejected:{site.site_id}", encode_payload(reason)))
     denied_by_browser = (site.honor_dnt and client.dnt) or (site.honor_gpc and client.gpc)
+    rejected_denied = 0
+    for r in rejected:
+        # privacy before the first byte is written, for refused events too: nothing of an event
+        # without consent, and the bytes of the others scrubbed like a valid event's fields
+        # an oversized event is kept as its first max_event_bytes (its size is in the reason)
+        raw = raws[r.index][: limits.max_event_bytes]
+        kept = None if denied_by_browser else privacy.scrub_refused(raw, scrub_keys)
+        if kept is None:
+            rejected_denied += 1
+            continue
+        reason = Rejected(site_id=site.site_id, received_ts=now, source="http", reason=r.error, raw=kept)
+        records.append((f"rejected:{site.site_id}", encode_payload(reason)))
     ip_anonymized = privacy.anonymize_ip(client.ip)
     country = enrich.geo_country(client.ip)
     sent_ms = _ts_ms_of(sent_at)
@@ -236,7 +299,7 @@ def process(
         if denied_by_browser or not event.user.consent.analytics:
             denied += 1
             continue
-        _scrub(event, scrub_keys)
+        scrub_event(event, scrub_keys)
         ctx = event.ctx if event.ctx is not UNSET else None
         user_agent = (ctx.user_agent if ctx is not None and isinstance(ctx.user_agent, str) else None) or (
             client.user_agent
@@ -272,11 +335,17 @@ def process(
         record.traffic = enrich.traffic_of(referrer, page_url, utm_record if has_utm else None)
         key = record.session.session_id or record.user.visitor_id or event_id
         records.append((key, encode_payload(record)))
-    return Outcome(accepted=len(raws) - len(rejected), rejected=rejected, consent_denied=denied, records=records)
+    return Outcome(
+        accepted=len(raws) - len(rejected),
+        rejected=rejected,
+        consent_denied=denied + rejected_denied,
+        records=records,
+        rejected_denied=rejected_denied,
+    )
 
 
-def _scrub(event: ev.Event, keys: frozenset[str]) -> None:
-    """Remove PII from the free-text parts of an event, in place."""
+def scrub_event(event: ev.Event, keys: frozenset[str] = privacy.DEFAULT_SCRUB_KEYS) -> None:
+    """Remove PII from the free-text parts of an event, in place (a quarantine replay does it too)."""
     ctx = event.ctx
     if ctx is not UNSET:
         if isinstance(ctx.page_url, str):
@@ -297,6 +366,26 @@ def _scrub(event: ev.Event, keys: frozenset[str]) -> None:
     affiliate = getattr(event, "affiliate", UNSET)
     if affiliate is not UNSET and isinstance(affiliate.target, str):
         affiliate.target = privacy.scrub_url(affiliate.target, keys)
+    if isinstance(event, ev.QrScan):
+        if isinstance(event.qr.target, str):
+            event.qr.target = privacy.scrub_url(event.qr.target, keys)
+        if isinstance(event.qr.placement, str):
+            event.qr.placement = privacy.scrub_text(event.qr.placement)
+    session = event.session
+    if session is not UNSET:
+        if isinstance(session.session_id, str):
+            session.session_id = privacy.scrub_id(session.session_id)
+        utm = session.utm
+        if utm is not UNSET:  # sent by the client (those read from the page URL were scrubbed with it)
+            for name in ("source", "medium", "campaign", "term", "content"):
+                value = getattr(utm, name)
+                if isinstance(value, str):
+                    setattr(utm, name, privacy.scrub_text(value))
+    user = event.user
+    if isinstance(user.user_id_hash, str):
+        user.user_id_hash = privacy.scrub_id(user.user_id_hash)
+    if isinstance(user.anonymous_id, str):
+        user.anonymous_id = privacy.scrub_id(user.anonymous_id)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -377,7 +466,7 @@ async def admit(
             state.last_refusal = time.monotonic()
             raise
         state.last_refusal = 0.0
-    metrics.accepted.inc(outcome.accepted - outcome.consent_denied)
+    metrics.accepted.inc(outcome.accepted - (outcome.consent_denied - outcome.rejected_denied))
     if outcome.rejected:
         metrics.rejected_events.inc(len(outcome.rejected))
         metrics.rejected([r.error for r in outcome.rejected])

@@ -45,6 +45,13 @@ _NO_STORE: Final = {"Cache-Control": "no-store, max-age=0"}
 _PIXEL_META: Final = frozenset({"key", "consent", "sid", "uid", "aid", "url", "ref", "title"})
 
 
+def _header(outcome: str) -> str:
+    """An outcome as a header value: printable ASCII (a reason may quote what the client sent), at most 200."""
+    text = outcome.encode("ascii", "backslashreplace").decode("ascii")
+    text = "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in text)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def _iso(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
 
@@ -57,8 +64,8 @@ async def _record(request: Request, site_id: str, event: dict[str, Any]) -> tupl
     if site is None:
         return 0, "no-site"
     client = client_of(request.headers, request.client.host if request.client else None, state.proxies)
-    for limit, key in (("ip", client.ip), ("site", site.site_id)):
-        if getattr(state, f"{limit}_limit").take(key):
+    for limit, key, rate in (("ip", client.ip, None), ("site", site.site_id, site.rate_per_s)):
+        if getattr(state, f"{limit}_limit").take(key, 1.0, rate):
             state.metrics.rate_limited.labels(limit).inc()
             log.warning("did not record a %s on site %s: %s rate limit", event.get("event_type"), site_id, limit)
             return 0, "rate-limited"
@@ -96,7 +103,7 @@ async def redirect(request: Request) -> Response:
             affiliate["payout_cents"] = link.payout_cents
         event = {"event_type": "affiliate_click", "ts": _iso(now), "user": user, "ctx": ctx, "affiliate": affiliate}
     _, outcome = await _record(request, link.site_id, event)
-    return RedirectResponse(link.target, status_code=302, headers={**_NO_STORE, "X-Clicklake": outcome})
+    return RedirectResponse(link.target, status_code=302, headers={**_NO_STORE, "X-Clicklake": _header(outcome)})
 
 
 async def qr_svg(request: Request) -> Response:
@@ -139,4 +146,4 @@ async def pixel(request: Request) -> Response:
         if sid := q.get("sid"):
             event["session"] = {"session_id": sid}
         _, outcome = await _record(request, site.site_id, event)
-    return Response(PIXEL, media_type="image/gif", headers={**_NO_STORE, "X-Clicklake": outcome})
+    return Response(PIXEL, media_type="image/gif", headers={**_NO_STORE, "X-Clicklake": _header(outcome)})

@@ -4,8 +4,12 @@ SQLAlchemy Core over SQLite (`<data>/metadata.sqlite3`, WAL mode) by default, or
 PostgreSQL through `collect.metadata_uri`. The tables are created on open:
 
 - `sites`: one row per website or shop that sends events, with its write key,
-  the browser origins allowed to send with that key, and whether Do Not Track
-  and Global Privacy Control are honoured.
+  the browser origins allowed to send with that key, whether Do Not Track
+  and Global Privacy Control are honoured, and its own rate limit (events/s per
+  collector process; null: none of its own).
+- `changes`: a counter per kind of row that collectors cache (`sites`), bumped in the
+  transaction of every change, so that a running collector notices a changed site
+  within `SITE_CHANGE_CHECK_S` by reading one number.
 - `links`: tracked redirects (`/r/<link_id>`), affiliate links or QR codes.
 - `consent_denied`: per site and UTC day, how many events were dropped because
   analytics consent was false (the events themselves are never stored).
@@ -14,11 +18,14 @@ PostgreSQL through `collect.metadata_uri`. The tables are created on open:
 
 Every write is one short transaction that is safe to run from several
 processes at once: counters and salts use the dialect's
-`INSERT ... ON CONFLICT`, never read-modify-write.
+`INSERT ... ON CONFLICT`, never read-modify-write. A database made by an older
+version gets the columns it lacks on open (`ALTER TABLE ... ADD COLUMN`).
 """
 
 from __future__ import annotations
 
+import enum
+import math
 import re
 import secrets
 import threading
@@ -43,6 +50,9 @@ if TYPE_CHECKING:
 
 METADATA_FILE: Final = "metadata.sqlite3"
 SITE_KEY_TTL_S: Final = 30.0
+#: How often `site_by_key` asks whether any site changed (one small query), dropping what it
+#: remembers when one did: a changed origin list or rate reaches running collectors this fast.
+SITE_CHANGE_CHECK_S: Final = 2.0
 SALT_KEEP_MS: Final = 48 * 3600 * 1000
 BUSY_TIMEOUT_S: Final = 30.0
 _SITE_CACHE_MAX: Final = 4096
@@ -70,6 +80,17 @@ sites_table = sa.Table(
     sa.Column("honor_dnt", sa.Boolean, nullable=False, default=True),
     sa.Column("honor_gpc", sa.Boolean, nullable=False, default=True),
     sa.Column("created_ts", sa.BigInteger, nullable=False),
+    sa.Column("rate_per_s", sa.Float, nullable=True),
+)
+
+#: Columns added after the first release, with the type `ALTER TABLE` gives them.
+_ADDED_COLUMNS: Final = (("sites", "rate_per_s"),)
+
+changes_table = sa.Table(
+    "changes",
+    schema,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
 )
 
 links_table = sa.Table(
@@ -113,6 +134,17 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
     honor_dnt: bool = True
     honor_gpc: bool = True
     created_ts: int
+    #: Events per second this site may send to one collector process (429 beyond); 0 for no
+    #: limit; None for none of its own (setting `collect.rate_per_site` applies, 0 by default).
+    rate_per_s: float | None = None
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+#: `update_site`'s default for a field that is not to change.
+KEEP: Final = _Keep.KEEP
 
 
 class Link(msgspec.Struct, frozen=True, kw_only=True):
@@ -158,13 +190,17 @@ class Metadata:
         uri: str,
         *,
         site_key_ttl_s: float = SITE_KEY_TTL_S,
+        site_change_check_s: float = SITE_CHANGE_CHECK_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uri = uri
         self.engine = _create_engine(uri)
         self._ttl = site_key_ttl_s
+        self._check_every = site_change_check_s
         self._clock = clock
         self._sites_by_key: dict[str, tuple[float, Site | None]] = {}
+        self._checked_at = -math.inf
+        self._sites_seen: int | None = None
         self._salts: dict[str, bytes] = {}
         self._salt_lock = threading.Lock()
         try:
@@ -203,19 +239,20 @@ class Metadata:
         *,
         honor_dnt: bool = True,
         honor_gpc: bool = True,
+        rate_per_s: float | None = None,
     ) -> Site:
         """Create a site with a new write key.
 
         `allowed_origins` defaults to `https://<domain>` and `https://www.<domain>`;
-        an empty list allows no browser origin (server-side senders only).
+        an empty list allows no browser origin (server-side senders only). `rate_per_s`
+        is the site's own rate limit (see `Site.rate_per_s`).
 
         Raises:
-            InputError: the name is empty, the domain is not a host name, or an origin is not
-                `scheme://host[:port]`.
+            InputError: the name is empty, the domain is not a host name, an origin is not
+                `scheme://host[:port]`, or the rate is not a number >= 0.
         """
-        name = name.strip()
-        if not name:
-            raise InputError("A site needs a name, e.g. 'Shop'.")
+        name = _check_name(name)
+        rate_per_s = _check_rate(rate_per_s)
         domain = _check_domain(domain)
         origins = _default_origins(domain) if allowed_origins is None else _check_origins(allowed_origins)
         for _ in range(_ID_ATTEMPTS):
@@ -228,10 +265,12 @@ class Metadata:
                 honor_dnt=honor_dnt,
                 honor_gpc=honor_gpc,
                 created_ts=_now_ms(),
+                rate_per_s=rate_per_s,
             )
             try:
                 with self.engine.begin() as con:
                     con.execute(sites_table.insert().values(**msgspec.structs.asdict(site)))
+                    self._bump(con, "sites")
             except sa.exc.IntegrityError:
                 continue  # a random id or key that is taken (about never): draw again
             return site
@@ -249,9 +288,82 @@ class Metadata:
             rows = con.execute(sites_table.select().order_by(sites_table.c.created_ts, sites_table.c.site_id))
             return [_site(row) for row in rows]
 
+    def update_site(
+        self,
+        site_id: str,
+        *,
+        name: str | None = None,
+        allowed_origins: Sequence[str] | None = None,
+        rate_per_s: float | _Keep | None = KEEP,
+        honor_dnt: bool | None = None,
+        honor_gpc: bool | None = None,
+    ) -> Site:
+        """Change what is given of a site (None, or `KEEP` for the rate, keeps a field); the site as it is now.
+
+        `allowed_origins` replaces the list (empty: no browser origin); `rate_per_s` None
+        removes the site's own limit. Collectors notice within `SITE_CHANGE_CHECK_S`.
+
+        Raises:
+            InputError: an unknown site, or a value `create_site` would refuse.
+        """
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = _check_name(name)
+        if allowed_origins is not None:
+            values["allowed_origins"] = _check_origins(allowed_origins)
+        if rate_per_s is not KEEP:
+            values["rate_per_s"] = _check_rate(rate_per_s)
+        if honor_dnt is not None:
+            values["honor_dnt"] = honor_dnt
+        if honor_gpc is not None:
+            values["honor_gpc"] = honor_gpc
+        with self.engine.begin() as con:
+            if values:
+                found = con.execute(
+                    sites_table.update().where(sites_table.c.site_id == site_id).values(**values)
+                ).rowcount
+                if found:
+                    self._bump(con, "sites")
+            row = con.execute(sites_table.select().where(sites_table.c.site_id == site_id)).first()
+        if row is None:
+            raise InputError(f"Unknown site {site_id!r}: `clicklake sites list` shows the sites there are.")
+        site = _site(row)
+        self._sites_by_key.pop(site.write_key, None)
+        return site
+
+    def delete_site(self, site_id: str) -> tuple[Site, int]:
+        """Delete a site with its links and consent counts; (the site as it was, how many links went).
+
+        Its write key stops working (in running collectors within `SITE_CHANGE_CHECK_S`); the
+        events it sent stay in the lake.
+
+        Raises:
+            InputError: an unknown site.
+        """
+        with self.engine.begin() as con:
+            row = con.execute(sites_table.select().where(sites_table.c.site_id == site_id)).first()
+            if row is None:
+                raise InputError(f"Unknown site {site_id!r}: `clicklake sites list` shows the sites there are.")
+            links = con.execute(links_table.delete().where(links_table.c.site_id == site_id)).rowcount
+            con.execute(consent_denied_table.delete().where(consent_denied_table.c.site_id == site_id))
+            con.execute(sites_table.delete().where(sites_table.c.site_id == site_id))
+            self._bump(con, "sites")
+        site = _site(row)
+        self._sites_by_key.pop(site.write_key, None)
+        return site, links
+
     def site_by_key(self, write_key: str) -> Site | None:
-        """The site of a write key, or None; answers from memory for `site_key_ttl_s` (unknown keys too)."""
+        """The site of a write key, or None; answers from memory for `site_key_ttl_s` (unknown keys too),
+        and forgets what it remembers as soon as it sees a site changed (it looks every `SITE_CHANGE_CHECK_S`)."""
         now = self._clock()
+        if now - self._checked_at >= self._check_every:
+            self._checked_at = now
+            with self.engine.connect() as con:
+                seen = con.execute(sa.select(changes_table.c.n).where(changes_table.c.name == "sites")).scalar()
+            seen = int(seen or 0)
+            if seen != self._sites_seen:
+                self._sites_by_key = {}
+                self._sites_seen = seen
         cached = self._sites_by_key.get(write_key)
         if cached is not None and cached[0] > now:
             return cached[1]
@@ -377,6 +489,12 @@ class Metadata:
 
     # -- helpers --------------------------------------------------------------
 
+    def _bump(self, con: sa.Connection, name: str) -> None:
+        """Count a change of the rows called `name`, in the caller's transaction."""
+        t = changes_table
+        stmt = self._insert(t).values(name=name, n=1)
+        con.execute(stmt.on_conflict_do_update(index_elements=[t.c.name], set_={"n": t.c.n + 1}))
+
     def _insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT, which has `on_conflict_do_update` and `on_conflict_do_nothing`."""
         if self.engine.dialect.name == "postgresql":
@@ -421,13 +539,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _create_tables(engine: Engine) -> None:
     try:
         schema.create_all(engine)
+        _add_columns(engine)
     except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as first:
-        # another process created the same tables between our check and our CREATE
+        # another process created the same tables (or columns) between our check and our CREATE
         try:
             schema.create_all(engine)
+            _add_columns(engine)
         except sa.exc.DBAPIError:
             reason = " ".join(str(first.orig).split())
             raise ConfigError(f"Cannot open the metadata database {engine.url!r}: {reason}.") from None
+
+
+def _add_columns(engine: Engine) -> None:
+    """Add the columns of `_ADDED_COLUMNS` that a database made by an older version lacks (all nullable)."""
+    inspector = sa.inspect(engine)
+    for table_name, column_name in _ADDED_COLUMNS:
+        if column_name in {c["name"] for c in inspector.get_columns(table_name)}:
+            continue
+        column = schema.tables[table_name].c[column_name]
+        type_ = column.type.compile(engine.dialect)
+        with engine.begin() as con:
+            con.execute(sa.text(f"ALTER TABLE {table_name} ADD COLUMN {column_name} {type_}"))
 
 
 def _link_id() -> str:
@@ -440,6 +572,21 @@ def _link_id() -> str:
 
 def _site(row: sa.Row[Any]) -> Site:
     return msgspec.convert(row, Site, from_attributes=True)
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InputError("A site needs a name, e.g. 'Shop'.")
+    return name
+
+
+def _check_rate(rate: float | None) -> float | None:
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or rate < 0:
+        raise InputError(f"Rate {rate!r} is not a number of events per second >= 0 (0 for no limit).")
+    return float(rate)
 
 
 def _check_domain(domain: str) -> str:

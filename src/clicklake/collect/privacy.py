@@ -23,13 +23,17 @@ so a caller can test `out is s` to know nothing changed. What it looks for:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import socket
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote, unquote, unquote_plus
+
+import msgspec
 
 REDACTED: Final = "[redacted]"
 
@@ -391,6 +395,207 @@ def scrub_properties(props: dict[str, str], keys: frozenset[str] = DEFAULT_SCRUB
                 out = dict(props)
             out[k] = new
     return props if out is None else out
+
+
+# -- what the door refuses -------------------------------------------------------------
+#
+# An event that fails validation is kept for `bronze.quarantine` with its bytes, so that it
+# can be looked at and replayed. Those bytes get the same privacy as a valid event's before
+# they are written anywhere: whatever is personal in them is redacted, IP addresses are cut
+# to their network, and nothing is kept of an event whose consent is false.
+
+#: An IPv4 address inside a longer text (not inside a longer number or a version like 1.2.3.4.5).
+_EMBEDDED_IPV4 = re.compile(rf"(?<![\w.]){_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?!\w|\.\d)")
+#: Something that may be an IPv6 address inside a longer text; `anonymize_ip` decides.
+_EMBEDDED_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:|(?:\d{1,3}\.){3}\d{1,3})(?![\w:.])"
+)
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+#: A hex digest (MD5, SHA-1, SHA-256, SHA-512): what a `user_id_hash` is meant to be, never PII.
+_DIGEST_TEXT = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}", re.IGNORECASE)
+#: `"name": value` in text that is not JSON as a whole (a value: a string or a bare word/number).
+_JSON_MEMBER = re.compile(r'"((?:[^"\\\n]|\\.){1,64})"(\s*:\s*)("(?:[^"\\\n]|\\.)*"|[^\s,}\]]+)')
+_LOOSE_DENIAL = re.compile(r'"analytics"\s*:\s*(?:false|0|"(?:false|0|no|off)")', re.IGNORECASE)
+_DENIED_WORDS: Final = frozenset({"false", "0", "no", "off"})
+_json_decode = msgspec.json.Decoder().decode
+_json_encode = msgspec.json.Encoder().encode
+
+
+def _truncate_ip(m: re.Match[str]) -> str:
+    return anonymize_ip(m.group()) or m.group()
+
+
+def _scrub_free(s: str, keys: frozenset[str]) -> str:
+    """One string of a refused event: an IP address cut to its network, else scrubbed as a URL and as text."""
+    if len(s) <= 64 and (":" in s or "." in s or "-" in s):
+        if _UUID_TEXT.fullmatch(s):  # an id, never PII (and digit runs in it are not phone numbers)
+            return s
+        ip = anonymize_ip(s)
+        if ip is not None:
+            return s if ip == s else ip
+    out = scrub_text(scrub_url(s, keys))
+    if "\ufffd" in out:  # bytes that were not UTF-8 must not hide an address: judge the text without them
+        joined = out.replace("\ufffd", "")
+        clean = scrub_text(joined)
+        if clean is not joined:
+            out = clean
+    if "." in out:
+        out = _EMBEDDED_IPV4.sub(_truncate_ip, out)
+    if ":" in out:
+        out = _EMBEDDED_IPV6.sub(_truncate_ip, out)
+    return s if out == s else out
+
+
+def _scrub_number(n: int | float, secret: bool) -> Any:
+    if secret:
+        return REDACTED
+    if -1_000_000 < n < 1_000_000:
+        return n
+    text = str(n)
+    return n if scrub_text(text) is text else REDACTED
+
+
+def _scrub_doc(value: Any, keys: frozenset[str], secret: bool = False) -> Any:
+    """`value` (decoded JSON) without PII; the very same object when nothing was found.
+
+    `secret`: the value sits under a secret key (`_is_secret_key`), so a string or number of
+    it is redacted whole; an object under such a key is judged by its own keys.
+    """
+    t = type(value)
+    if t is str:
+        if secret and value:
+            return REDACTED
+        return _scrub_free(value, keys) if value else value
+    if t is int or t is float:
+        return _scrub_number(value, secret)
+    if t is list:
+        out: list[Any] | None = None
+        for i, item in enumerate(value):
+            new = _scrub_doc(item, keys, secret)
+            if new is not item:
+                if out is None:
+                    out = list(value)
+                out[i] = new
+        return value if out is None else out
+    if t is dict:
+        if value.get("kind") == "rejected" and isinstance(value.get("raw"), str):
+            return _scrub_nested_rejection(value, keys)
+        changed = False
+        items: list[tuple[str, Any]] = []
+        for key, item in value.items():
+            new_key = scrub_text(key)
+            new = _scrub_doc(item, keys, _is_secret_key(key, keys))
+            changed = changed or new_key is not key or new is not item
+            items.append((new_key, new))
+        return dict(items) if changed else value
+    return value  # true, false, null
+
+
+def _scrub_nested_rejection(value: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    """A stream payload of a rejection that did not decode: its `raw` is base64 of an event's bytes."""
+    try:
+        inner = base64.b64decode(value["raw"], validate=True)
+    except (binascii.Error, ValueError):
+        inner = value["raw"].encode()
+    kept = scrub_refused(inner, keys)
+    out = {k: v if k == "raw" else _scrub_doc(v, keys, _is_secret_key(k, keys)) for k, v in value.items()}
+    out["raw"] = base64.b64encode(kept or b"").decode()
+    return out
+
+
+def _denied(value: Any) -> bool:
+    return (
+        value is False
+        or (type(value) in (int, float) and value == 0)
+        or (isinstance(value, str) and value.strip().lower() in _DENIED_WORDS)
+    )
+
+
+def _consent_denied(doc: Any) -> bool:
+    """Whether a decoded event says analytics consent is false: ours (`user.consent.analytics`) or a
+    Segment message's (`context.consent.categoryPreferences.analytics`)."""
+    if not isinstance(doc, dict):
+        return False
+    user = doc.get("user")
+    consent = user.get("consent") if isinstance(user, dict) else None
+    if isinstance(consent, dict) and _denied(consent.get("analytics", True)):
+        return True
+    context = doc.get("context")
+    consent = context.get("consent") if isinstance(context, dict) else None
+    prefs = consent.get("categoryPreferences") if isinstance(consent, dict) else None
+    if isinstance(prefs, dict):
+        return any(isinstance(k, str) and k.lower() == "analytics" and _denied(v) for k, v in prefs.items())
+    return False
+
+
+def _secret_member(keys: frozenset[str]) -> Any:
+    def repl(m: re.Match[str]) -> str:
+        if _is_secret_key(m[1], keys):
+            return f'"{m[1]}"{m[2]}"{REDACTED}"'
+        return m.group()
+
+    return repl
+
+
+def _scrub_loose(text: str, keys: frozenset[str]) -> str:
+    """Text that is not JSON as a whole: secret `"name": value` members, then everything `_scrub_free` finds."""
+    out = _JSON_MEMBER.sub(_secret_member(keys), text) if '"' in text else text
+    return _scrub_free(out, keys)
+
+
+def scrub_refused(raw: bytes, keys: frozenset[str] = DEFAULT_SCRUB_KEYS) -> bytes | None:
+    """The bytes of a refused event as they may be kept, or None when nothing of it may be kept.
+
+    None: the event says analytics consent is false. Otherwise, when `raw` is JSON (after
+    replacing bytes that are not UTF-8), every string in it is scrubbed like a URL and like
+    free text (`scrub_url`, `scrub_text`), a string or number under a secret key (as in
+    `scrub_url`) is redacted, an IP address is cut to its network (`anonymize_ip`), also
+    inside a text, and a number that reads as a card or phone number is redacted; the result
+    is JSON again. Bytes that are not JSON at all are scrubbed as text the same way, with
+    `"name": value` pairs of secret names redacted. Returns `raw` itself when nothing was found.
+    """
+    if keys is not DEFAULT_SCRUB_KEYS:
+        keys = _lowered(keys)
+    text: str | None = None
+    try:
+        try:
+            doc = _json_decode(raw)
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", "replace")
+            doc = _json_decode(text)
+        if _consent_denied(doc):
+            return None
+        clean = _scrub_doc(doc, keys)
+        return raw if clean is doc else _json_encode(clean)
+    except (msgspec.DecodeError, RecursionError, ValueError, TypeError):
+        pass
+    if text is None:
+        text = raw.decode("utf-8", "replace")
+    if _LOOSE_DENIAL.search(text):
+        return None
+    out = _scrub_loose(text, keys)
+    return raw if out == text else out.encode()
+
+
+def scrub_id(value: str) -> str:
+    """An id (user, anonymous, session) as it may be stored: itself, or its SHA-256 in hex when it
+    holds PII (`jane@example.com` sent as a user id). Hashing rather than redacting keeps one
+    person one id, as `user_id_hash` means to. Returns `value` itself when it is clean."""
+    if len(value) < 7 or value in _CLEAN_IDS:
+        return value
+    if _DIGEST_TEXT.fullmatch(value) or _UUID_TEXT.fullmatch(value) or scrub_text(value) is value:
+        if len(_CLEAN_IDS) >= _CLEAN_IDS_MAX:
+            _CLEAN_IDS.clear()
+        _CLEAN_IDS[value] = None
+        return value
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+#: Ids found clean lately: the same ids come back with every event of a visit, and judging one
+#: is the expensive part when it has many digits (a session id with a timestamp in it). Only
+#: clean ids are remembered, so no PII lives on here.
+_CLEAN_IDS: dict[str, None] = {}
+_CLEAN_IDS_MAX: Final = 16384
 
 
 # -- browser signals -------------------------------------------------------------------

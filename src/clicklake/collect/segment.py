@@ -33,7 +33,9 @@ validation, consent, privacy and enrichment as `POST /v1/events`:
 - `alias` becomes a `custom` event named `alias`: `userId` hashed like any user id, and
   `previousId` as the property `previous_id_hash`, its SHA-256 in hex.
 - Unknown types are rejected with that reason and kept in quarantine, like any
-  invalid event.
+  invalid event: with `userId` and `previousId` hashed (`userIdHash`,
+  `previousIdHash`), without personal traits, and scrubbed like any refused event; a
+  message whose consent is false is not kept at all.
 - A message without `timestamp`, `originalTimestamp` and a request `sentAt` takes the
   time it was received, as Segment does.
 
@@ -43,7 +45,6 @@ A message that cannot be translated at all (not an object) is rejected the same 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import uuid
 from collections.abc import Mapping
@@ -117,6 +118,8 @@ def translate(body: bytes, route_type: str | None, received: str | None = None) 
         doc = _any.decode(body)
     except msgspec.DecodeError as exc:
         raise ValueError(f"the body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the body is not UTF-8: {exc.reason} in a string") from None
     except RecursionError:
         raise ValueError("the body is nested too deeply") from None
     if not isinstance(doc, dict):
@@ -139,11 +142,11 @@ def translate(body: bytes, route_type: str | None, received: str | None = None) 
             if not isinstance(message, dict):
                 raise Unusable("a message must be a JSON object")
             if shared:
-                message = {**message, "context": {**shared, **(message.get("context") or {})}}
+                message = {**message, "context": {**shared, **_dict(message.get("context"))}}
             event = _event(message, route_type, sent_at or received)
         except Unusable as exc:
             out.refused[i] = f"segment: {exc}"
-            out.raws.append(_json.encode(message))
+            out.raws.append(_json.encode(_refused(message)))
         else:
             out.raws.append(_json.encode(event))
     return out
@@ -212,13 +215,36 @@ def _who(kind: str, msg: Mapping[str, Any], user: Mapping[str, Any]) -> dict[str
         raise Unusable(f'an {kind} message needs a "userId" or an "anonymousId"')
     # Segment's browser library puts the traits in context.traits, the others in traits
     traits = _dict(msg.get("traits")) or _dict(_dict(msg.get("context")).get("traits"))
-    props = {k: v for k, v in traits.items() if _plain(k) not in PERSONAL_TRAITS}
+    props = _impersonal(traits)
     if kind == "group":
         group_id = _id(msg.get("groupId"))
         if group_id is None:
             raise Unusable('a group message needs a "groupId"')
         props = {"group_id": group_id[:_STRING_LIMIT], **{k: v for k, v in props.items() if k != "group_id"}}
     return _scalars(props)
+
+
+def _refused(message: Any) -> Any:
+    """A message that becomes no event, as it may be kept for quarantine: its user ids hashed (as
+    `user.user_id_hash` is) and its personal traits left out, like an identify's. The rest is
+    scrubbed with every refused event (`clicklake.collect.privacy.scrub_refused`)."""
+    if not isinstance(message, dict):
+        return message
+    out = dict(message)
+    for name in ("userId", "previousId"):
+        value = out.pop(name, None)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            out[name + "Hash"] = hashlib.sha256(str(value).encode()).hexdigest()
+    if isinstance(out.get("traits"), dict):
+        out["traits"] = _impersonal(out["traits"])
+    context = out.get("context")
+    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
+        out["context"] = {**context, "traits": _impersonal(context["traits"])}
+    return out
+
+
+def _impersonal(traits: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in traits.items() if _plain(k) not in PERSONAL_TRAITS}
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -284,11 +310,14 @@ def _ctx(page: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
 
 def _minor(amount: Any, currency: str) -> int | None:
     """An amount in major units (19.99) as an integer in the currency's minor unit (1999)."""
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount) or amount < 0:
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
         return None
     exponent = 0 if currency in _ZERO_DECIMAL else 3 if currency in _THREE_DECIMAL else 2
-    minor: float = float(amount) * 10**exponent
-    return round(minor)
+    try:
+        minor: float = float(amount) * 10**exponent
+        return round(minor)  # an amount too big for a float, or infinite: no amount (the contract's range says why)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _currency(props: Mapping[str, Any]) -> str:

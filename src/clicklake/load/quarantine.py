@@ -13,7 +13,9 @@ any other record; then the row is marked `replayed` in one Iceberg commit per ru
   relaxed). It becomes a record with the site of the row, its original receive time as
   `ingest_ts`, and its own `event_id` or, without one, an id derived from its stream
   position, so replaying the same row twice is caught by the loader's duplicate window.
-  The IP address was never stored, so there is no cookieless visitor id for it.
+  The IP address was never stored, so there is no cookieless visitor id for it. Its
+  fields get the door's privacy again (`scrub_event`): rows kept by versions that did
+  not scrub refused bytes yet hold them as sent.
 - A loader row is fixable when its payload now reads as a record of this version.
 
 Order: stream first, then the mark. A crash between the two leaves rows unmarked that
@@ -36,6 +38,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.table import Table
 
+from clicklake.collect.ingest import scrub_event
 from clicklake.errors import ContractError, TransientError
 from clicklake.lake.maintain import discard_files, replace_files, rewrite_files
 from clicklake.lake.position import carry_position
@@ -122,6 +125,8 @@ def _revive(entry: QuarantineEntry) -> Record:
     if entry.site_id is None:
         raise ContractError("no site: the collector refused it before knowing the site")
     event, ts_ms = decode_event(entry.raw)
+    # a row kept before refused bytes were scrubbed at the door gets the door's privacy now
+    scrub_event(event)
     given = getattr(event, "event_id", None)
     event_id = given.lower() if isinstance(given, str) else None
     if event_id is None:

@@ -6,7 +6,13 @@ Two kinds, told apart by the `kind` member that comes first in every payload:
   `RECORD_KIND`'s version; a loader reads the version it was built with, and quarantines
   any other with a reason that says so (nothing is dropped during a rolling upgrade).
 - `"kind": "rejected"`: an event the collector refused, kept with its reason for
-  `bronze.quarantine` (the raw bytes as received, base64 in the JSON).
+  `bronze.quarantine` (its bytes, base64 in the JSON). Those bytes are the event as
+  received after the collector's privacy (`clicklake.collect.privacy.scrub_refused`):
+  PII redacted, IP addresses cut to their network. A `Rejected` scrubs its bytes
+  whenever one is made or decoded, so no path can keep them unscrubbed: the collector
+  (which also drops a refused event whose consent is false before making one), the
+  loader (which decodes rejections from the stream, perhaps written by an older
+  collector, and makes its own of unreadable records), and a replay.
 
 JSON rather than a binary format, because the loader parses whole micro-batches of it at
 once in DuckDB's vectorised reader, and because any consumer of the stream (the live
@@ -20,7 +26,11 @@ from typing import Final
 import msgspec
 from msgspec import Struct
 
+from clicklake.collect.privacy import scrub_refused
 from clicklake.schema.record import RECORD_KIND, Record
+
+#: Appended to the reason of a rejection whose bytes were dropped for want of consent.
+CONSENT_DROPPED: Final = " (its bytes are not kept: its analytics consent is false)"
 
 
 class Rejected(Struct, kw_only=True, tag="rejected", tag_field="kind"):
@@ -33,6 +43,18 @@ class Rejected(Struct, kw_only=True, tag="rejected", tag_field="kind"):
     source: str
     reason: str
     raw: bytes
+
+    def __post_init__(self) -> None:
+        """Privacy before anything is kept: the bytes scrubbed, or none at all when consent is false."""
+        if not self.raw:
+            return
+        kept = scrub_refused(self.raw)
+        if kept is None:
+            self.raw = b""
+            if not self.reason.endswith(CONSENT_DROPPED):
+                self.reason += CONSENT_DROPPED
+        elif kept is not self.raw:
+            self.raw = kept
 
 
 Payload = Record | Rejected

@@ -9,6 +9,7 @@ short Python pass then applies the rules JSON Schema cannot express:
   amounts, quantities, counts) must be integral: `5.0` passes as 5, `5.5` not
   (JSON Schema counts 5.0 as an integer too); and it must fit in 64 bits.
 - A `custom` event's properties encode to at most 8 KB of JSON.
+- Strings are UTF-8: an event with other bytes in a string is rejected alone.
 
 Every error names the field by its JSON path and says what was expected:
 `$.chart.action: expected one of toggle, sort, filter, compare_expand,
@@ -224,6 +225,8 @@ def decode_event(data: bytes | str, now_ms: int | None = None) -> tuple[ev.Event
         event = _event_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ContractError(explain(str(exc))) from None
+    except UnicodeDecodeError as exc:
+        raise ContractError(f"$: a string is not valid UTF-8 ({exc.reason} at its byte {exc.start})") from None
     return event, check(event, _now_ms() if now_ms is None else now_ms)
 
 
@@ -235,7 +238,7 @@ def decode_batch(body: bytes, now_ms: int | None = None) -> Batch:
     now = _now_ms() if now_ms is None else now_ms
     try:
         events = _batch_decoder.decode(body)
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, UnicodeDecodeError):
         return _decode_each(body, now)
     except msgspec.DecodeError as exc:
         raise ContractError(explain(str(exc))) from None
