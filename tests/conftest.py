@@ -150,6 +150,26 @@ def serving(root: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
         assert code == 0, err
 
 
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
+    """One `clicklake up` for the test module, committing every 0.2 s: (base URL, data directory)."""
+    root = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    with serving(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"}) as base:
+        yield base, root / "data"
+
+
+@pytest.fixture
+def server(collector: tuple[str, Path]) -> tuple[str, str, str, Path]:
+    """A new site "Shop" (shop.example) on `collector`: (base URL, write key, site id, data directory)."""
+    from clicklake.collect.metadata import Metadata
+    from clicklake.config import Settings
+
+    base, data = collector
+    with Metadata.open(Settings(data=str(data))) as metadata:
+        site = metadata.create_site("Shop", "shop.example")
+    return base, site.write_key, site.site_id, data
+
+
 @pytest.fixture
 def clicklake_up(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
     """`start_server` bound to tmp_path (`command="collect"` for the collector alone); any server still

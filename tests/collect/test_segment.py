@@ -7,36 +7,16 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import httpx
-import pytest
 from segment.analytics import Client
 
 from clicklake.collect import segment
-from clicklake.collect.metadata import Metadata
-from clicklake.config import Settings
-from conftest import serving
 from samples import wait_rows
 
 Site = tuple[str, str, str, Path]
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    root = tmp_path_factory.mktemp("segment")
-    with serving(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"}) as base:
-        yield base, root
-
-
-@pytest.fixture
-def server(running: tuple[str, Path]) -> Site:
-    base, root = running
-    with Metadata.open(Settings(data=str(root / "data"))) as metadata:
-        site = metadata.create_site("Shop", "shop.example")
-    return base, site.write_key, site.site_id, root / "data"
 
 
 def _client(base: str, key: str) -> Client:

@@ -28,7 +28,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
-from conftest import serving as serving_clicklake
 from samples import wait_rows
 
 pytestmark = pytest.mark.browser
@@ -88,13 +87,6 @@ def pages(libs: Path) -> Iterator[Pages]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    root = tmp_path_factory.mktemp("libs-up")
-    with serving_clicklake(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"}) as base:
-        yield base, root / "data"
 
 
 @pytest.fixture(scope="module")

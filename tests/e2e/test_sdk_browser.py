@@ -24,7 +24,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
-from conftest import serving as serving_clicklake
 from samples import wait_rows
 
 pytestmark = pytest.mark.browser
@@ -144,14 +143,6 @@ def serving(server: ThreadingHTTPServer) -> Iterator[None]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="module")
-def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """One `clicklake up` for the module: (base URL, data directory)."""
-    root = tmp_path_factory.mktemp("sdk")
-    with serving_clicklake(root, env={"CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2"}) as base:
-        yield base, root / "data"
 
 
 @pytest.fixture(scope="module")

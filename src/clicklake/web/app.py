@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 from urllib.parse import parse_qs
 
@@ -239,9 +239,7 @@ class Web:
     async def query(self, request: Request, principal: Principal) -> Response:
         """`POST /api/query`: the Stats API (see `clicklake.query.stats` and docs/metrics.md)."""
         q = stats.parse(await read_body(request))
-        foreign = sorted(set(q.site_ids) - set(principal.site_ids))
-        if foreign:
-            raise HTTPError(403, f"you may not read site {foreign[0]!r}")
+        _may_read(principal, q.site_ids)
         sql = stats.build_sql(q)
         result = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql)
         if request.query_params.get("format") == "csv":
@@ -269,9 +267,7 @@ class Web:
     async def funnel(self, request: Request, principal: Principal) -> Response:
         """`POST /api/funnel`: visitors at each step of a funnel (see `clicklake.query.funnels`)."""
         q = funnels.parse(await read_body(request))
-        foreign = sorted(set(q.site_ids) - set(principal.site_ids))
-        if foreign:
-            raise HTTPError(403, f"you may not read site {foreign[0]!r}")
+        _may_read(principal, q.site_ids)
         sql = funnels.build_sql(q)
         result = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql)
         rows = msgspec.json.decode(format_result(result.table, "json"))
@@ -282,9 +278,7 @@ class Web:
     async def experiment(self, request: Request, principal: Principal) -> Response:
         """`POST /api/experiment`: conversion per A/B variant with a 95 % interval (`clicklake.query.experiments`)."""
         q = experiments.parse(await read_body(request))
-        foreign = sorted(set(q.site_ids) - set(principal.site_ids))
-        if foreign:
-            raise HTTPError(403, f"you may not read site {foreign[0]!r}")
+        _may_read(principal, q.site_ids)
         sql = experiments.build_sql(q)
         result = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql)
         rows = msgspec.json.decode(format_result(result.table, "json"))
@@ -327,3 +321,10 @@ def create_app(web: Web) -> Starlette:
         return answer({"status": "ok"})
 
     return Starlette(routes=[Route("/healthz", healthz, methods=["GET", "HEAD"]), *web.routes()])
+
+
+def _may_read(principal: Principal, site_ids: Iterable[str]) -> None:
+    """Raise a 403 naming the first of `site_ids` that `principal` may not read."""
+    foreign = sorted(set(site_ids) - set(principal.site_ids))
+    if foreign:
+        raise HTTPError(403, f"you may not read site {foreign[0]!r}")
