@@ -42,15 +42,20 @@ class QueryError(ClicklakeError, ValueError):
     """A query was refused or failed; the message says why."""
 
 
-def check_read_only(sql: str) -> None:
-    """Raise `QueryError` unless `sql` is exactly one read-only statement."""
+def one_statement(sql: str, error: type[QueryError] = QueryError) -> duckdb.Statement:
+    """The one statement `sql` holds; raise `error` if it does not parse or holds more or fewer."""
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise QueryError(f"cannot parse the query: {exc}") from exc
+        raise error(f"cannot parse the query: {exc}") from exc
     if len(statements) != 1:
-        raise QueryError(f"expected exactly one SQL statement, got {len(statements)}")
-    kind = statements[0].type
+        raise error(f"expected exactly one SQL statement, got {len(statements)}")
+    return statements[0]
+
+
+def check_read_only(sql: str) -> None:
+    """Raise `QueryError` unless `sql` is exactly one read-only statement."""
+    kind = one_statement(sql).type
     if kind == duckdb.StatementType.EXPLAIN:
         # EXPLAIN ANALYZE runs its statement, so only plain EXPLAIN of a read passes
         inner = _EXPLAIN.sub("", sql, count=1)

@@ -33,7 +33,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
 from clicklake.lake.views import ident, register_view
-from clicklake.query.engine import QueryError
+from clicklake.query.engine import QueryError, one_statement
 
 #: Table functions that read nothing but their arguments.
 SAFE_TABLE_FUNCTIONS: Final = frozenset({"range", "generate_series", "unnest"})
@@ -113,14 +113,9 @@ def referenced_tables(sql: str, con: duckdb.DuckDBPyConnection | None = None) ->
 
 
 def _parse(sql: str, con: duckdb.DuckDBPyConnection | None) -> dict[str, Any]:
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise SandboxError(f"cannot parse the query: {exc}") from exc
-    if len(statements) != 1:
-        raise SandboxError(f"expected exactly one SQL statement, got {len(statements)}")
-    if statements[0].type != duckdb.StatementType.SELECT:
-        raise SandboxError(f"only SELECT queries are allowed here; got {statements[0].type.name}")
+    kind = one_statement(sql, SandboxError).type
+    if kind != duckdb.StatementType.SELECT:
+        raise SandboxError(f"only SELECT queries are allowed here; got {kind.name}")
     if con is None:
         with duckdb.connect(":memory:") as own:
             text = own.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()

@@ -269,20 +269,23 @@ class Web:
         q = funnels.parse(await read_body(request))
         _may_read(principal, q.site_ids)
         sql = funnels.build_sql(q)
-        result = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql)
-        rows = msgspec.json.decode(format_result(result.table, "json"))
+        rows, meta = await self._report(q.site_ids, sql)
         for row, step in zip(rows, funnels.steps_of(q), strict=True):
             row["step_definition"] = step
-        return answer({"results": rows, "meta": {"sql": sql, "freshness": result.freshness}})
+        return answer({"results": rows, "meta": meta})
 
     async def experiment(self, request: Request, principal: Principal) -> Response:
         """`POST /api/experiment`: conversion per A/B variant with a 95 % interval (`clicklake.query.experiments`)."""
         q = experiments.parse(await read_body(request))
         _may_read(principal, q.site_ids)
-        sql = experiments.build_sql(q)
-        result = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql)
-        rows = msgspec.json.decode(format_result(result.table, "json"))
-        return answer({"results": rows, "meta": {"sql": sql, "freshness": result.freshness}})
+        rows, meta = await self._report(q.site_ids, experiments.build_sql(q))
+        return answer({"results": rows, "meta": meta})
+
+    async def _report(self, site_ids: list[str], sql: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Run a report's SQL in the sandbox: its rows, and the SQL with its freshness."""
+        result = await anyio.to_thread.run_sync(self.sandbox.run, site_ids, sql)
+        rows: list[dict[str, Any]] = msgspec.json.decode(format_result(result.table, "json"))
+        return rows, {"sql": sql, "freshness": result.freshness}
 
     async def openapi(self, request: Request) -> Response:
         """`GET /api/openapi.json`: the API's OpenAPI 3.1 document."""

@@ -8,6 +8,11 @@ from clicklake import __version__
 from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS
 
 _STEPS = "{page: PATH} | {event: TYPE} | {custom: NAME}"
+#: The properties every report's body starts with: the sites it reads and its days, both ends included.
+_SITES_AND_DATES: dict[str, Any] = {
+    "site_ids": {"type": "array", "items": {"type": "string"}},
+    "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+}
 
 
 def _error() -> dict[str, Any]:
@@ -102,8 +107,7 @@ def openapi_document() -> dict[str, Any]:
                             "type": "object",
                             "required": ["site_ids", "date_range"],
                             "properties": {
-                                "site_ids": {"type": "array", "items": {"type": "string"}},
-                                "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+                                **_SITES_AND_DATES,
                                 "steps": {"type": "array", "description": _STEPS},
                                 "funnel": {"enum": ["comparison", "shop"]},
                                 "order": {"enum": ["sequence", "any"]},
@@ -123,8 +127,7 @@ def openapi_document() -> dict[str, Any]:
                             "type": "object",
                             "required": ["site_ids", "date_range"],
                             "properties": {
-                                "site_ids": {"type": "array", "items": {"type": "string"}},
-                                "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+                                **_SITES_AND_DATES,
                             },
                         }
                     ),
