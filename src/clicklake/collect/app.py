@@ -212,6 +212,10 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
         "consent_denied": outcome.consent_denied,
         **extra,
     }
+    if outcome.rejected_denied:
+        # of `rejected`, those dropped for want of consent (also in consent_denied), so a client
+        # can tell what was stored: accepted - (consent_denied - consent_denied_rejected)
+        answer["consent_denied_rejected"] = outcome.rejected_denied
     if "success" in extra and outcome.rejected and len(outcome.rejected) == len(parsed.raws):
         # every message refused (each kept in quarantine): a Segment-style client must not count it delivered
         message = f"all {len(parsed.raws)} messages were rejected; the first: {outcome.rejected[0].error}"

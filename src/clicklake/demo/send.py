@@ -348,11 +348,13 @@ class Sender:
         answer = response.json()
         rejected = answer.get("rejected", [])
         denied = int(answer.get("consent_denied", 0))
+        # an invalid event without consent is rejected and consent-denied at once: count it once, as denied
+        both = int(answer.get("consent_denied_rejected", 0))
         s = self.summary
         s.sent += len(batch)
-        s.accepted += int(answer["accepted"]) - denied
+        s.accepted += int(answer["accepted"]) - (denied - both)
         s.consent_denied += denied
-        s.rejected += len(rejected)
+        s.rejected += len(rejected) - both
         for r in rejected:
             _add(s.rejections, str(r.get("error")))
 
