@@ -37,6 +37,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import msgspec
+from pyiceberg.catalog import Catalog
 
 from clicklake.collect.metadata import Metadata, sites_table
 from clicklake.config import TransformSettings
@@ -113,9 +114,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000, help="events (default 10M)")
     parser.add_argument("--quick", action="store_true", help="200,000 events: a smoke test")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="build the lake in DIR and keep it; a later run with DIR reuses it"
+    )
     args = parser.parse_args()
     n = 200_000 if args.quick else args.events
-    work = Path(tempfile.mkdtemp(prefix="clicklake-bench-stats-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="clicklake-bench-stats-"))
+    work.mkdir(parents=True, exist_ok=True)
     print(
         f"clicklake Stats API benchmark: {platform.python_implementation()} {platform.python_version()}, "
         f"duckdb {duckdb.__version__}, {os.cpu_count()} CPUs, {n:,} events, in {work}"
@@ -124,16 +129,7 @@ def main() -> int:
     try:
         data = work / "data"
         catalog = open_catalog(data)
-        ensure_tables(catalog)
-        gen = duckdb.connect(str(work / "generate.duckdb"))
-        gen.execute("SET TimeZone = 'UTC'")
-        generate(gen, 0, n, DAYS, START)
-        gen.execute(SPREAD)
-        load(gen, catalog, "bench")
-        gen.close()
-        report = Transformer(catalog, TransformSettings(), data / "transform").run(full_refresh=True)
-        assert report.outcome == "published", report.blocked
-        print(f"models built in {report.seconds:.1f} s")
+        token = _lake(work, data, catalog, n) if not (work / "token").exists() else (work / "token").read_text()
 
         # the ceiling: each silver table as one Parquet file, plain DuckDB views of the same names
         plain = duckdb.connect(":memory:")
@@ -142,6 +138,9 @@ def main() -> int:
         sandbox = Sandbox(catalog, Limits(timeout_s=60, memory_limit="2GB"))
         for table in ("events", "sessions"):
             out = work / f"{table}.parquet"
+            if out.exists():
+                plain.execute(f"CREATE VIEW silver.{table} AS SELECT * FROM read_parquet('{out}')")
+                continue
             whole = duckdb.connect(":memory:")
             whole.execute("CREATE SCHEMA silver")
             register_view(whole, "silver", table, catalog.load_table(("silver", table)))
@@ -149,23 +148,6 @@ def main() -> int:
             whole.close()
             plain.execute(f"CREATE VIEW silver.{table} AS SELECT * FROM read_parquet('{out}')")
 
-        with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md, md.engine.begin() as con:
-            con.execute(
-                sites_table.insert().values(
-                    site_id=SITE,
-                    name="bench",
-                    domain="bench.example",
-                    write_key="wk_bench",
-                    allowed_origins=[],
-                    honor_dnt=True,
-                    honor_gpc=True,
-                    created_ts=0,
-                )
-            )
-        with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md:
-            accounts = Accounts(md)
-            accounts.create_user("bench@example.org", admin=True)
-            _, token = accounts.create_token("bench@example.org", "admin")
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         from conftest import kill_server, start_server
 
@@ -188,8 +170,44 @@ def main() -> int:
     finally:
         if proc is not None:
             kill_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _lake(work: Path, data: Path, catalog: Catalog, n: int) -> str:
+    """Generate N events into a new lake in `data`, build the models, add the site and an admin; its token."""
+    ensure_tables(catalog)
+    gen = duckdb.connect(str(work / "generate.duckdb"))
+    gen.execute("SET TimeZone = 'UTC'")
+    generate(gen, 0, n, DAYS, START)
+    gen.execute(SPREAD)
+    load(gen, catalog, "bench")
+    gen.close()
+    (work / "generate.duckdb").unlink()
+    report = Transformer(catalog, TransformSettings(), data / "transform").run(full_refresh=True)
+    assert report.outcome == "published", report.blocked
+    print(f"models built in {report.seconds:.1f} s")
+
+    with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md, md.engine.begin() as con:
+        con.execute(
+            sites_table.insert().values(
+                site_id=SITE,
+                name="bench",
+                domain="bench.example",
+                write_key="wk_bench",
+                allowed_origins=[],
+                honor_dnt=True,
+                honor_gpc=True,
+                created_ts=0,
+            )
+        )
+    with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md:
+        accounts = Accounts(md)
+        accounts.create_user("bench@example.org", admin=True)
+        _, token = accounts.create_token("bench@example.org", "admin")
+    (work / "token").write_text(token)
+    return token
 
 
 if __name__ == "__main__":

@@ -175,3 +175,30 @@ def test_no_file_is_written(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytes
     with pytest.raises(SandboxError):
         sandbox.run(["s1"], "copy (select * from silver.events) to 'out.parquet'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_kept_connection_sees_the_next_commit_and_no_other_sites(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    lake.add(*(event("page_view", "2026-11-20T10:00:00Z", site=s, visitor=f"{s}v") for s in ("s1", "s2")))
+    lake.run()
+    sandbox = Sandbox(lake.catalog, Limits())
+    count = "select site_id, count(*) as n from silver.events group by site_id"
+    assert sandbox.run(["s1"], count).table.to_pylist() == [{"site_id": "s1", "n": 1}]
+    assert sandbox.pool.idle() == 1  # kept for the next request over the same sites
+    assert sandbox.run(["s2"], count).table.to_pylist() == [{"site_id": "s2", "n": 1}]
+    assert sandbox.run(["s1"], count).table.to_pylist() == [{"site_id": "s1", "n": 1}]
+    assert sandbox.pool.idle() == 2
+
+    lake.add(event("page_view", "2026-11-20T11:00:00Z", site="s1", visitor="s1w"))
+    lake.run()
+    assert sandbox.run(["s1"], count).table.to_pylist() == [{"site_id": "s1", "n": 2}]
+    assert sandbox.pool.idle() == 1  # the connections over the old snapshot are closed
+
+
+def test_a_connection_stopped_by_a_limit_is_not_kept(lake: Lake) -> None:
+    quick = Sandbox(lake.catalog, Limits(timeout_s=0.5))
+    with pytest.raises(SandboxError, match="longer than"):
+        quick.run(["s1"], "select count(*) from silver.events, range(100000000000) a, range(100000) b")
+    assert quick.pool.idle() == 0
+    whole = lake.rows("select count(*) as n from silver.events where site_id = 's1'")
+    assert quick.run(["s1"], "select count(*) as n from silver.events").table.to_pylist() == whole

@@ -1,8 +1,9 @@
 """The per-request SQL sandbox: a principal's query sees only the rows of its own sites.
 
-Each `Sandbox.run` opens a fresh in-memory DuckDB connection and registers, for each
-lake table the statement names, a view `namespace.table` that keeps only the rows whose
-`site_id` is one of the principal's. Nothing else is reachable:
+Each `Sandbox.run` gets an in-memory DuckDB connection of its own in which, for each
+lake table the statement names, a view `namespace.table` keeps only the rows whose
+`site_id` is one of the principal's (a connection made for the same sites over the same
+snapshots is reused, see `clicklake.query.pool`). Nothing else is reachable:
 
 - the statement must be one SELECT; its parse tree (`json_serialize_sql`) may name only
   those views and its own CTEs, and no table function but `range`, `generate_series`
@@ -19,6 +20,7 @@ status an API answers with (400 for a bad query, 422 for one stopped by a limit)
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -31,9 +33,11 @@ import duckdb
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.table import Table
 
 from clicklake.lake.views import ident, register_view
 from clicklake.query.engine import QueryError, one_statement
+from clicklake.query.pool import Key, Pool, Warm
 
 #: Table functions that read nothing but their arguments.
 SAFE_TABLE_FUNCTIONS: Final = frozenset({"range", "generate_series", "unnest"})
@@ -139,11 +143,16 @@ def _walk(node: object) -> Iterator[dict[str, Any]]:
 
 
 class Sandbox:
-    """Runs principals' SQL over the lake; share one per process (each run has its own connection)."""
+    """Runs principals' SQL over the lake; share one per process.
 
-    def __init__(self, catalog: Catalog, limits: Limits | None = None) -> None:
+    Each run gets a connection of its own for as long as it runs; a finished run's
+    connection waits in a `Pool` for the next run over the same sites and snapshots.
+    """
+
+    def __init__(self, catalog: Catalog, limits: Limits | None = None, pool: Pool | None = None) -> None:
         self.catalog = catalog
         self.limits = limits or Limits()
+        self.pool = pool or Pool()
 
     def run(self, site_ids: Collection[str], sql: str) -> Result:
         """Run one SELECT as a principal that may read `site_ids`.
@@ -151,72 +160,103 @@ class Sandbox:
         Raises:
             SandboxError: the statement is refused, fails, or is stopped by a limit.
         """
-        limits = self.limits
-        con = duckdb.connect(":memory:", config={"python_enable_replacements": False})
-        timer = threading.Timer(limits.timeout_s, con.interrupt)
+        tables = {ref: self._load(*ref) for ref in sorted(_tables_of(sql))}
+        sites = tuple(sorted(set(site_ids)))
+        key: Key = (sites, tuple((ns, name, t.metadata_location) for (ns, name), t in tables.items()))
+        with self.pool.checkout(key, lambda: self._prepare(tables, sites)) as warm:
+            table, truncated = self._execute(warm.con, sql)
+            return Result(table, truncated, warm.freshness)
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        self.pool.close()
+
+    def _load(self, namespace: str, name: str) -> Table:
         try:
-            tables = referenced_tables(sql, con)
-            freshness = self._prepare(con, sorted(tables), sorted(set(site_ids)))
-            timer.start()
-            try:
-                reader = con.sql(sql).to_arrow_reader(min(limits.max_rows + 1, 100_000))
-                batches: list[pa.RecordBatch] = []
-                rows = 0
-                for batch in reader:
-                    batches.append(batch)
-                    rows += batch.num_rows
-                    if rows > limits.max_rows:
-                        break
-            except duckdb.InterruptException:
+            table = self.catalog.load_table((namespace, name))
+        except NoSuchTableError:
+            raise SandboxError(f"there is no table {namespace}.{name}") from None
+        if "site_id" not in {f.name for f in table.schema().fields}:
+            raise SandboxError(f"{namespace}.{name} is not a per-site table, so it cannot be read here")
+        return table
+
+    def _execute(self, con: duckdb.DuckDBPyConnection, sql: str) -> tuple[pa.Table, bool]:
+        limits = self.limits
+        timer = threading.Timer(limits.timeout_s, con.interrupt)
+        timer.start()
+        try:
+            reader = con.sql(sql).to_arrow_reader(min(limits.max_rows + 1, 100_000))
+            batches: list[pa.RecordBatch] = []
+            rows = 0
+            for batch in reader:
+                batches.append(batch)
+                rows += batch.num_rows
+                if rows > limits.max_rows:
+                    break
+        except duckdb.InterruptException:
+            raise SandboxError(_too_long(limits), 422) from None
+        except duckdb.OutOfMemoryException:
+            raise SandboxError(f"the query needed more than {limits.memory_limit} of memory", 422) from None
+        except duckdb.Error as exc:
+            if not timer.is_alive() and "interrupt" in str(exc).lower():
                 raise SandboxError(_too_long(limits), 422) from None
-            except duckdb.OutOfMemoryException:
-                raise SandboxError(f"the query needed more than {limits.memory_limit} of memory", 422) from None
-            except duckdb.Error as exc:
-                if not timer.is_alive() and "interrupt" in str(exc).lower():
-                    raise SandboxError(_too_long(limits), 422) from None
-                raise SandboxError(_reason(exc)) from None
-            table = pa.Table.from_batches(batches, schema=reader.schema)
-            return Result(table.slice(0, limits.max_rows), rows > limits.max_rows, freshness)
+            raise SandboxError(_reason(exc)) from None
         finally:
             timer.cancel()
-            con.close()
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+        return table.slice(0, limits.max_rows), rows > limits.max_rows
 
-    def _prepare(
-        self, con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], site_ids: list[str]
-    ) -> dict[str, str]:
+    def _prepare(self, tables: dict[tuple[str, str], Table], site_ids: tuple[str, ...]) -> Warm:
+        """A new connection whose only tables are `tables` restricted to `site_ids`, its configuration locked."""
         limits = self.limits
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = '{limits.memory_limit}'")
-        con.execute(f"SET threads = {int(limits.threads)}")
-        con.execute("SET autoinstall_known_extensions = false")
-        con.execute("SET autoload_known_extensions = false")
-        con.execute(f"CREATE SCHEMA {_RAW}")
-        allowed: list[str] = []
-        freshness: dict[str, str] = {}
-        keep = "(" + ", ".join("'" + s.replace("'", "''") + "'" for s in site_ids) + ")" if site_ids else None
-        for namespace, name in tables:
-            try:
-                table = self.catalog.load_table((namespace, name))
-            except NoSuchTableError:
-                raise SandboxError(f"there is no table {namespace}.{name}") from None
-            if "site_id" not in {f.name for f in table.schema().fields}:
-                raise SandboxError(f"{namespace}.{name} is not a per-site table, so it cannot be read here")
-            raw = f"{namespace}__{name}"
-            allowed += register_view(con, _RAW, raw, table)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(namespace)}")
-            where = f"site_id IN {keep}" if keep else "false"
-            con.execute(
-                f"CREATE VIEW {ident(namespace)}.{ident(name)} AS SELECT * FROM {_RAW}.{ident(raw)} WHERE {where}"
-            )
-            snapshot = table.current_snapshot()
-            if snapshot is not None:
-                freshness[f"{namespace}.{name}"] = (
-                    datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+        con = duckdb.connect(":memory:", config={"python_enable_replacements": False})
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(f"SET memory_limit = '{limits.memory_limit}'")
+            con.execute(f"SET threads = {int(limits.threads)}")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET parquet_metadata_cache = true")
+            con.execute(f"CREATE SCHEMA {_RAW}")
+            allowed: list[str] = []
+            freshness: dict[str, str] = {}
+            keep = "(" + ", ".join("'" + s.replace("'", "''") + "'" for s in site_ids) + ")" if site_ids else None
+            for (namespace, name), table in tables.items():
+                raw = f"{namespace}__{name}"
+                allowed += register_view(con, _RAW, raw, table)
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(namespace)}")
+                where = f"site_id IN {keep}" if keep else "false"
+                con.execute(
+                    f"CREATE VIEW {ident(namespace)}.{ident(name)} AS SELECT * FROM {_RAW}.{ident(raw)} WHERE {where}"
                 )
-        con.execute("SET allowed_paths = ?", [allowed])
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        return freshness
+                snapshot = table.current_snapshot()
+                if snapshot is not None:
+                    freshness[f"{namespace}.{name}"] = (
+                        datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+                    )
+            con.execute("SET allowed_paths = ?", [allowed])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        except BaseException:
+            con.close()
+            raise
+        return Warm(con, freshness)
+
+
+@functools.lru_cache(maxsize=512)
+def _tables_of(sql: str) -> frozenset[tuple[str, str]]:
+    """`referenced_tables` of `sql`, remembered: a dashboard asks the same statements again and again."""
+    with _PARSER_LOCK:
+        return frozenset(referenced_tables(sql, _parser()))
+
+
+_PARSER_LOCK: Final = threading.Lock()
+
+
+@functools.cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    """One connection that only parses (`json_serialize_sql`); used under `_PARSER_LOCK`."""
+    return duckdb.connect(":memory:", config={"python_enable_replacements": False})
 
 
 def _too_long(limits: Limits) -> str:
