@@ -14,18 +14,19 @@ The story, site s1 (times UTC; `sid` is the SDK's session id):
 
 And site s2, never in s1's figures: visitor Z's page view at 10:00 on 2026-11-20 (a bounce),
 and visitor A again (the same id as on s1) at 12:00 with a page view and a purchase of an
-order also called o1 (10.00).
+order also called o1 (10.00), after viewing product P7.
 
 And site s3, for the time zone (Europe/Berlin: UTC+1 in November), hosts, time on page and
 custom properties (times UTC, Berlin's in brackets):
 
-- visitor D, no SDK session (a visit keyed by the visitor): page views of
+- visitor D (A/B variant A), no SDK session (a visit keyed by the visitor): page views of
   www.s3.example/home at 2026-11-20 22:50 (23:50), /pricing at 22:51 (23:51), a custom event
   "signup" {plan: pro, seats: 3} at 23:10 (00:10 on the 21st), blog.s3.example/post at 23:20
   (00:20) and Blog.S3.example:443/post?x=1 at 23:25 (00:25): one visit of 35 min.
-- visitor E, SDK session e1 on 2026-11-21: www.s3.example/home at 08:00, "signup" {plan: free}
+- visitor E, SDK session e1 on 2026-11-21: www.s3.example/home (variant B) at 08:00, "signup" {plan: free}
   at 08:00:30, /home again at 08:01; then session e2: /pricing at 08:03 (a bounce).
-- visitor F: https://blog.s3.example (path "/") at 2026-11-21 23:30 (00:30 on the 22nd): a bounce.
+- visitor F, from a link on news.example (social): https://blog.s3.example (path "/") at
+  2026-11-21 23:30 (00:30 on the 22nd): a bounce.
 - a bot's page view of /home at 2026-11-21 09:00.
 """
 
@@ -46,7 +47,7 @@ from transform.lakes import Lake, event
 ORDER = {"order_id": "o1", "revenue_minor": 4000, "currency": "EUR"}
 RANGE = ["2026-11-20", "2026-11-21"]
 BERLIN = "Europe/Berlin"
-_D = {"site": "s3", "visitor": "D", "country": "DE"}
+_D = {"site": "s3", "visitor": "D", "country": "DE", "variant": "A"}
 _E1 = {"site": "s3", "visitor": "E", "sid": "e1", "country": "AT"}
 _E2 = {"site": "s3", "visitor": "E", "sid": "e2", "country": "AT"}
 S3_STORY = (
@@ -55,11 +56,20 @@ S3_STORY = (
     event("custom", "2026-11-20T23:10:00Z", custom={"name": "signup", "properties": {"plan": "pro", "seats": 3}}, **_D),
     event("page_view", "2026-11-20T23:20:00Z", page="https://blog.s3.example/post", **_D),
     event("page_view", "2026-11-20T23:25:00Z", page="https://Blog.S3.example:443/post?x=1", **_D),
-    event("page_view", "2026-11-21T08:00:00Z", page="https://www.s3.example/home", **_E1),
+    event("page_view", "2026-11-21T08:00:00Z", page="https://www.s3.example/home", variant="B", **_E1),
     event("custom", "2026-11-21T08:00:30Z", custom={"name": "signup", "properties": {"plan": "free"}}, **_E1),
     event("page_view", "2026-11-21T08:01:00Z", page="https://www.s3.example/home", **_E1),
     event("page_view", "2026-11-21T08:03:00Z", page="https://www.s3.example/pricing", **_E2),
-    event("page_view", "2026-11-21T23:30:00Z", page="https://blog.s3.example", site="s3", visitor="F", sid="f1"),
+    event(
+        "page_view",
+        "2026-11-21T23:30:00Z",
+        page="https://blog.s3.example",
+        site="s3",
+        visitor="F",
+        sid="f1",
+        referrer_host="news.example",
+        referrer_class="social",
+    ),
     event("page_view", "2026-11-21T09:00:00Z", page="https://www.s3.example/home", site="s3", visitor="bot", bot=True),
 )
 
@@ -89,6 +99,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
         event("qr_scan", "2026-11-21T09:01:00Z", qr={"link_id": "Q1", "placement": "table-3"}, **c),
         event("page_view", "2026-11-20T10:00:00Z", site="s2", visitor="Z", sid="z1", page="https://s2.example/home"),
         event("page_view", "2026-11-20T12:00:00Z", site="s2", visitor="A", sid="a2", page="https://s2.example/p"),
+        event("product_view", "2026-11-20T12:00:30Z", site="s2", visitor="A", sid="a2", product={"product_id": "P7"}),
         event(
             "purchase", "2026-11-20T12:01:00Z", site="s2", visitor="A", sid="a2", order={**ORDER, "revenue_minor": 1000}
         ),
@@ -354,3 +365,55 @@ def test_shorthand_ranges_and_the_previous_year(sandbox: Sandbox) -> None:
     assert sandbox.run(["s1"], stats.build_sql(body, before)).table.to_pylist() == [{"visits": 4}]
     with pytest.raises(InputError, match="resolve the date_range"):
         stats.build_sql(body)
+
+
+def test_every_other_dimension(sandbox: Sandbox) -> None:
+    s3 = {"site_ids": ["s3"], "date_range": RANGE}
+    by = lambda d, m, **kw: ask(sandbox, **{**s3, **kw}, metrics=[m], dimensions=[d])  # noqa: E731
+    assert by("event_type", "events") == [
+        {"event_type": "page_view", "events": 8},
+        {"event_type": "custom", "events": 2},
+    ]
+    assert by("variant", "visits") == [  # the visit's first variant: e1's first page view
+        {"variant": None, "visits": 2},  # e2, F
+        {"variant": "A", "visits": 1},
+        {"variant": "B", "visits": 1},
+    ]
+    assert by("variant", "events") == [
+        {"variant": "A", "events": 5},
+        {"variant": None, "events": 4},  # E's other three, F's
+        {"variant": "B", "events": 1},
+    ]
+    assert by("referrer", "visits") == [{"referrer": None, "visits": 3}, {"referrer": "news.example", "visits": 1}]
+    assert by("source", "visits") == [{"source": "direct", "visits": 3}, {"source": "news.example", "visits": 1}]
+    assert by("channel", "visits") == [{"channel": "direct", "visits": 3}, {"channel": "social", "visits": 1}]
+    assert by("country", "visitors") == [
+        {"country": "AT", "visitors": 1},
+        {"country": "DE", "visitors": 1},
+        {"country": None, "visitors": 1},  # F (ties go by the dimension, empty last)
+    ]
+    for d, value in (("device", "desktop"), ("browser", "Firefox"), ("os", "Linux")):
+        assert by(d, "visits") == [{d: value, "visits": 4}]  # the bot's is left out
+    assert by("time:week", "visits", date_range=["2026-11-16", "2026-11-29"]) == [
+        {"time:week": datetime(2026, 11, 16), "visits": 4}  # weeks start on Monday
+    ]
+    assert by("time:minute", "pageviews", filters=[["is", "page", ["/home"]]]) == [
+        {"time:minute": datetime(2026, 11, 20, 22, 50), "pageviews": 1},
+        {"time:minute": datetime(2026, 11, 21, 8, 0), "pageviews": 1},
+        {"time:minute": datetime(2026, 11, 21, 8, 1), "pageviews": 1},
+    ]
+    # s1: UTM tags, links; s2: products
+    assert ask(sandbox, metrics=["visits"], dimensions=["utm_source", "utm_medium"]) == [
+        {"utm_source": None, "utm_medium": None, "visits": 3},
+        {"utm_source": "newsletter", "utm_medium": "email", "visits": 1},
+    ]
+    assert ask(sandbox, metrics=["affiliate_clicks", "qr_scans"], dimensions=["link"]) == [
+        {"link": "L1", "affiliate_clicks": 1, "qr_scans": 0},
+        {"link": "Q1", "affiliate_clicks": 0, "qr_scans": 1},
+    ]
+    assert ask(sandbox, site_ids=["s2"], metrics=["events"], dimensions=["product"]) == [
+        {"product": None, "events": 3},  # Z's and A's page views, A's purchase
+        {"product": "P7", "events": 1},
+    ]
+    # an average over no orders is empty, not 0
+    assert ask(sandbox, **s3, metrics=["orders", "revenue", "aov"]) == [{"orders": 0, "revenue": 0.0, "aov": None}]

@@ -259,7 +259,7 @@ class Web:
         meta: dict[str, Any] = {
             "columns": result.table.column_names,
             "sql": sql,
-            "freshness": result.freshness,
+            "freshness": {**ran["data_until"].freshness, **result.freshness},
             "data_until": until[0]["data_until"] if until else None,
             "data_until_sql": statements["data_until"],
             "date_range": [str(d) for d in date_range],
