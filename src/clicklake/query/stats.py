@@ -20,6 +20,7 @@ from msgspec import Meta
 
 from clicklake.errors import InputError
 from clicklake.query.periods import SHORTHANDS, UTC_NAME, Compare, DateRange, Shorthand, event_days, utc_bounds
+from clicklake.query.periods import previous_period as previous_period  # where bench/stats.py looks for it
 
 #: metric → (source, SQL aggregate); "s" is silver.sessions, "e" silver.events, "t" page views
 #: with the time of the next page view of their visit. `{visitor}` and `{order}` stand for the
