@@ -216,6 +216,10 @@ def test_order_limit_offset(sandbox: Sandbox) -> None:
         ({"metrics": ["visits"], "filters": [["is", "country", ["x'); drop"]]], "extra": 1}, "bad query"),
         ({"metrics": ["visits"], "order_by": [["pageviews", "asc"]]}, "order_by"),
         ({"metrics": ["visits"], "limit": 10**9}, "bad query"),
+        ({"metrics": ["visits"], "date_range": "6d"}, "one of today, yesterday, 7d, 30d, month, last_month, 12mo"),
+        ({"metrics": ["visits"], "compare": "previous_decade"}, "bad query"),
+        ({"metrics": ["visits"], "dimensions": ["prop:a b"]}, "not a plain name"),
+        ({"metrics": ["time_on_page"], "dimensions": ["entry_page"]}, "does not apply to time_on_page"),
     ],
 )
 def test_bad_queries_are_refused_with_a_reason(body: dict[str, Any], reason: str) -> None:
@@ -232,6 +236,15 @@ def test_the_sql_of_an_answer_reproduces_it_in_clicklake_query(sandbox: Sandbox)
     body = {"site_ids": ["s1"], "metrics": ["visitors", "pageviews"], "dimensions": ["time:day"], "date_range": RANGE}
     sql = stats.build_sql(stats.parse(msgspec.json.encode(body)))
     assert query(sandbox.catalog, sql).to_pylist() == sandbox.run(["s1"], sql).table.to_pylist() != []
+    # in a time zone, with time on page and a host
+    body = {
+        "site_ids": ["s3"],
+        "metrics": ["visits", "events", "time_on_page"],
+        "dimensions": ["time:day", "hostname"],
+        "date_range": RANGE,
+    }
+    sql = stats.build_sql(stats.parse(msgspec.json.encode(body)), (date(2026, 11, 20), date(2026, 11, 22)), tz=BERLIN)
+    assert query(sandbox.catalog, sql).to_pylist() == sandbox.run(["s3"], sql).table.to_pylist() != []
 
 
 # -- site s3: time zone, hosts, time on page, custom properties -----------------------
