@@ -482,8 +482,10 @@ def test_postgres(postgres_uri: str) -> None:
         assert other.daily_salt("2026-11-19") == salt != md.daily_salt("2026-11-20")
         assert md.destroy_old_salts(ms("2026-11-22T12:00:00")) == ["2026-11-19"]
         assert other.daily_salt("2026-11-20") == md.daily_salt("2026-11-20")
-        rated = md.update_site(site.site_id, rate_per_s=5, allowed_origins=["https://shop.example"])
-        assert other.site(site.site_id) == rated and rated.rate_per_s == 5.0
+        rated = md.update_site(
+            site.site_id, rate_per_s=5, allowed_origins=["https://shop.example"], timezone="Asia/Tokyo"
+        )
+        assert other.site(site.site_id) == rated and (rated.rate_per_s, rated.timezone) == (5.0, "Asia/Tokyo")
         gone = md.create_site("Gone", "gone.example")
         md.create_link(gone.site_id, "https://gone.example/")
         assert md.delete_site(gone.site_id)[1] == 1 and other.site(gone.site_id) is None
