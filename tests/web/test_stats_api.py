@@ -195,6 +195,9 @@ def test_hostile_filters_find_no_foreign_row(
         b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": ["2026-11-20"]}',
         b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": ["2026-11-20", "2026-11-22"], "limit": 1e99}',
         b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": ["2026-11-20", "2026-11-22"], "sql": "select 1"}',
+        b'{"site_ids": ["x"], "metrics": ["events"], "dimensions": ["prop:a\') or 1=1 --"], "date_range": "7d"}',
+        b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": "forever"}',
+        b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": "7d", "compare": "previous_decade"}',
         b"x" * (2 << 20),
     ],
 )
