@@ -430,3 +430,17 @@ def test_every_other_dimension(sandbox: Sandbox) -> None:
     ]
     # an average over no orders is empty, not 0
     assert ask(sandbox, **s3, metrics=["orders", "revenue", "aov"]) == [{"orders": 0, "revenue": 0.0, "aov": None}]
+
+
+def test_data_until_is_the_newest_event_counted(sandbox: Sandbox) -> None:
+    query = stats.parse(msgspec.json.encode({"site_ids": ["s3"], "metrics": ["events"], "date_range": RANGE}))
+
+    def until(tz: str, first: str, last: str) -> Any:
+        sql = stats.data_until_sql(query, (date.fromisoformat(first), date.fromisoformat(last)), tz)
+        return sandbox.run(["s3"], sql).table.to_pylist()[0]["data_until"]
+
+    # UTC: F's page view at 23:30 on the 21st
+    assert until("UTC", "2026-11-20", "2026-11-21") == datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
+    # Berlin: F's is on the 22nd and the bot's (09:00 UTC) is not counted: E's /pricing at 08:03
+    assert until(BERLIN, "2026-11-20", "2026-11-21") == datetime(2026, 11, 21, 8, 3, tzinfo=UTC)
+    assert until(BERLIN, "2026-11-23", "2026-11-30") is None  # nothing in the range
