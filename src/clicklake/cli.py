@@ -35,6 +35,7 @@ _RATE_HELP = (
     "events per second the site may send to each collector process (429 beyond); 0 for no limit "
     "(default: none of its own, setting collect.rate_per_site applies, which is 0)"
 )
+_TIMEZONE_HELP = "the IANA time zone the Stats API counts the site's days and hours in, e.g. Europe/Berlin"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     s_create.add_argument("--ignore-dnt", action="store_true", help="do not honour Do Not Track (DNT: 1)")
     s_create.add_argument("--ignore-gpc", action="store_true", help="do not honour Global Privacy Control (Sec-GPC: 1)")
     s_create.add_argument("--rate", type=float, metavar="N", help=_RATE_HELP)
+    s_create.add_argument("--timezone", default="UTC", metavar="TZ", help=_TIMEZONE_HELP + " (default: UTC)")
     s_create.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     s_create.set_defaults(func=_sites_create)
     s_list = sites_commands.add_parser(
@@ -261,14 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     s_show = sites_commands.add_parser(
         "show",
         help="show one site",
-        description="Show one site: its write key, allowed origins, privacy signals and rate limit.",
+        description="Show one site: its write key, allowed origins, privacy signals, rate limit and time zone.",
     )
     s_show.add_argument("site", metavar="SITE", help="the site id (see 'clicklake sites list')")
     s_show.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     s_show.set_defaults(func=_sites_show)
     s_update = sites_commands.add_parser(
         "update",
-        help="change a site's name, origins, rate limit or privacy signals",
+        help="change a site's name, origins, rate limit, privacy signals or time zone",
         description=(
             "Change what the options name and keep the rest; print the site as it is now. Running collectors "
             "pick up the change within a few seconds, without a restart."
@@ -288,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument(
         "--no-rate", action="store_true", help="remove the site's own rate limit (collect.rate_per_site applies)"
     )
+    s_update.add_argument("--timezone", metavar="TZ", help=_TIMEZONE_HELP)
     for signal_name, what in (("dnt", "Do Not Track (DNT: 1)"), ("gpc", "Global Privacy Control (Sec-GPC: 1)")):
         honour = s_update.add_mutually_exclusive_group()
         honour.add_argument(
@@ -631,6 +634,7 @@ def _sites_create(args: argparse.Namespace, settings: Settings) -> int:
             honor_dnt=not args.ignore_dnt,
             honor_gpc=not args.ignore_gpc,
             rate_per_s=args.rate,
+            timezone=args.timezone,
         )
     _print_site(site, args.format)
     return 0
@@ -666,6 +670,7 @@ def _sites_update(args: argparse.Namespace, settings: Settings) -> int:
             rate_per_s=rate,
             honor_dnt=args.honor_dnt,
             honor_gpc=args.honor_gpc,
+            timezone=args.timezone,
         )
     _print_site(site, args.format)
     return 0
@@ -699,7 +704,7 @@ def _sites_list(args: argparse.Namespace, settings: Settings) -> int:
     if not sites:
         print("no sites yet; create one with 'clicklake sites create NAME --domain DOMAIN'")
         return 0
-    rows = [("site_id", "name", "domain", "write_key", "rate_per_s", "allowed_origins")]
+    rows = [("site_id", "name", "domain", "write_key", "rate_per_s", "timezone", "allowed_origins")]
     rows += [
         (
             s.site_id,
@@ -707,6 +712,7 @@ def _sites_list(args: argparse.Namespace, settings: Settings) -> int:
             s.domain,
             s.write_key,
             "-" if s.rate_per_s is None else f"{s.rate_per_s:g}",
+            s.timezone,
             " ".join(s.allowed_origins),
         )
         for s in sites

@@ -173,6 +173,22 @@ def test_update_site_changes_what_is_given_and_keeps_the_rest(md: Metadata) -> N
         md.create_site("Shop", "shop.example", rate_per_s=-5)
 
 
+def test_a_site_has_a_time_zone(md: Metadata) -> None:
+    site = md.create_site("Shop", "shop.example")
+    assert site.timezone == "UTC" and md.site(site.site_id) == site
+    berlin = md.create_site("Laden", "laden.example", timezone="Europe/Berlin")
+    assert md.site(berlin.site_id) == berlin and berlin.timezone == "Europe/Berlin"
+    moved = md.update_site(site.site_id, timezone="America/New_York")
+    assert moved == msgspec.structs.replace(site, timezone="America/New_York") == md.site(site.site_id)
+    assert md.update_site(site.site_id, name="Shop 2").timezone == "America/New_York"  # kept
+    for bad in ("Mars/Olympus", "", " UTC", "../../etc/passwd", "Europe/Berlin\x00"):
+        with pytest.raises(InputError, match=r"Time zone .* is unknown; give an IANA name"):
+            md.update_site(site.site_id, timezone=bad)
+        with pytest.raises(InputError, match="Time zone"):
+            md.create_site("X", "x.example", timezone=bad)
+    assert md.site(site.site_id) == msgspec.structs.replace(moved, name="Shop 2")
+
+
 def test_delete_site_takes_its_links_and_counts_along(md: Metadata) -> None:
     site = md.create_site("Shop", "shop.example")
     other = md.create_site("Other", "other.example")
@@ -207,14 +223,15 @@ def test_a_changed_site_reaches_another_process_within_the_change_check(
     assert collector.site_by_key(site.write_key) is None
 
 
-def test_a_database_of_an_older_version_gets_the_new_column(tmp_path: Path) -> None:
+def test_a_database_of_an_older_version_gets_the_new_columns(tmp_path: Path) -> None:
     uri = default_uri(tmp_path)
     engine = sa.create_engine(uri)
     old = sa.MetaData()
+    added = {"rate_per_s", "timezone"}
     sa.Table(
         "sites",
         old,
-        *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in sites_table.c if c.name != "rate_per_s"),
+        *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in sites_table.c if c.name not in added),
     )
     old.create_all(engine)
     with engine.begin() as con:
@@ -222,8 +239,9 @@ def test_a_database_of_an_older_version_gets_the_new_column(tmp_path: Path) -> N
     engine.dispose()
     with Metadata(uri) as md:
         site = md.site("site_old")
-        assert site is not None and site.rate_per_s is None
+        assert site is not None and site.rate_per_s is None and site.timezone == "UTC"
         assert md.update_site("site_old", rate_per_s=7).rate_per_s == 7.0
+        assert md.update_site("site_old", timezone="Asia/Tokyo").timezone == "Asia/Tokyo"
     with Metadata(uri) as again:  # and opening it again is fine
         assert again.site_by_key("wk_old") is not None
 
@@ -464,8 +482,10 @@ def test_postgres(postgres_uri: str) -> None:
         assert other.daily_salt("2026-11-19") == salt != md.daily_salt("2026-11-20")
         assert md.destroy_old_salts(ms("2026-11-22T12:00:00")) == ["2026-11-19"]
         assert other.daily_salt("2026-11-20") == md.daily_salt("2026-11-20")
-        rated = md.update_site(site.site_id, rate_per_s=5, allowed_origins=["https://shop.example"])
-        assert other.site(site.site_id) == rated and rated.rate_per_s == 5.0
+        rated = md.update_site(
+            site.site_id, rate_per_s=5, allowed_origins=["https://shop.example"], timezone="Asia/Tokyo"
+        )
+        assert other.site(site.site_id) == rated and (rated.rate_per_s, rated.timezone) == (5.0, "Asia/Tokyo")
         gone = md.create_site("Gone", "gone.example")
         md.create_link(gone.site_id, "https://gone.example/")
         assert md.delete_site(gone.site_id)[1] == 1 and other.site(gone.site_id) is None
@@ -513,15 +533,17 @@ def test_cli_sites_show_update_delete(clicklake: Run, tmp_path: Path) -> None:
     created = clicklake("sites", "create", "Shop", "--domain", "shop.example", "--rate", "250", "--format", "json")
     assert created.returncode == 0, created.stderr
     site = json.loads(created.stdout)
-    assert site["rate_per_s"] == 250.0
+    assert site["rate_per_s"] == 250.0 and site["timezone"] == "UTC"
     site_id = site["site_id"]
 
     shown = clicklake("sites", "show", site_id)
     assert shown.returncode == 0, shown.stderr
     assert re.search(r"^rate_per_s +250\.0$", shown.stdout, re.M), shown.stdout
+    assert re.search(r"^timezone +UTC$", shown.stdout, re.M), shown.stdout
     updated = clicklake(
         "sites", "update", site_id, "--name", "Big shop", "--origin", "https://shop.example",
-        "--origin", "http://localhost:3000", "--no-rate", "--ignore-dnt", "--format", "json",
+        "--origin", "http://localhost:3000", "--no-rate", "--ignore-dnt", "--timezone", "Europe/Berlin",
+        "--format", "json",
     )  # fmt: skip
     assert updated.returncode == 0, updated.stderr
     now = json.loads(updated.stdout)
@@ -532,19 +554,22 @@ def test_cli_sites_show_update_delete(clicklake: Run, tmp_path: Path) -> None:
         False,
         True,
     )
+    assert now["timezone"] == "Europe/Berlin"
     assert json.loads(clicklake("sites", "show", site_id, "--format", "json").stdout) == now
     rated = clicklake("sites", "update", site_id, "--rate", "0", "--format", "json")
     assert json.loads(rated.stdout)["rate_per_s"] == 0.0 and json.loads(rated.stdout)["name"] == "Big shop"
     listed = clicklake("sites", "list")
-    assert re.search(rf"^{site_id} +Big shop +shop\.example +wk_\S+ +0 +https://shop", listed.stdout, re.M), (
-        listed.stdout
-    )
+    assert re.search(
+        rf"^{site_id} +Big shop +shop\.example +wk_\S+ +0 +Europe/Berlin +https://shop", listed.stdout, re.M
+    ), listed.stdout
 
     for args, named in [
         (("sites", "show", "site_nope"), "site_nope"),
         (("sites", "update", "site_nope", "--name", "x"), "site_nope"),
         (("sites", "update", site_id, "--rate", "-1"), "-1"),
         (("sites", "update", site_id, "--origin", "shop.example"), "shop.example"),
+        (("sites", "update", site_id, "--timezone", "Berlin"), "'Berlin' is unknown"),
+        (("sites", "create", "X", "--domain", "x.example", "--timezone", "CEST"), "'CEST' is unknown"),
         (("sites", "delete", site_id), "--yes"),
         (("sites", "delete", "site_nope", "--yes"), "site_nope"),
     ]:

@@ -55,6 +55,7 @@ def event(
     sid: str | None = None,
     page: str | None = None,
     referrer_class: str | None = None,
+    referrer_host: str | None = None,
     utm: dict[str, str] | None = None,
     country: str | None = None,
     variant: str | None = None,
@@ -93,7 +94,9 @@ def event(
         visitor_id=visitor,
         geo_country=country,
         device=Device(browser="Firefox", os="Linux", device_type="bot" if bot else "desktop", is_bot=bot),
-        traffic=Traffic(referrer_class=referrer_class or ("campaign" if utm else "direct")),
+        traffic=Traffic(
+            referrer_host=referrer_host, referrer_class=referrer_class or ("campaign" if utm else "direct")
+        ),
     )
 
 

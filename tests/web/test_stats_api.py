@@ -11,7 +11,9 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -59,6 +61,78 @@ def test_a_viewer_gets_figures_the_sql_and_the_freshness(world: World, viewer: t
     assert [r["visitors"] for r in json.loads(ran.stdout)] == [1, 1, 1]
 
 
+def test_days_in_the_sites_time_zone_with_the_newest_event(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    site = world.sites["a"]
+    zone = "Pacific/Kiritimati"  # UTC+14: the world's visits at 10:00 UTC are at midnight of the next day
+    moved = world.cli("sites", "update", site, "--timezone", zone)
+    assert moved.returncode == 0, moved.stderr
+    try:
+        body = {"site_ids": [site], "metrics": ["visitors"], "dimensions": ["time:day"], "date_range": RANGE}
+        r = ask(viewer, body)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        # the 20th's visit is on the 21st there, the 21st's on the 22nd, the 22nd's past the range
+        assert [(row["time:day"], row["visitors"]) for row in out["results"]] == [
+            ("2026-11-21T00:00:00", 1),
+            ("2026-11-22T00:00:00", 1),
+        ]
+        assert out["meta"]["timezone"] == zone and "timezone_note" not in out["meta"]
+        assert out["meta"]["date_range"] == RANGE
+        assert out["meta"]["data_until"] == "2026-11-21T10:00:00Z"  # the newest event the figures include
+        assert set(out["meta"]["freshness"]) == {"silver.sessions", "silver.events"}
+
+        before = datetime.now(ZoneInfo(zone)).date()
+        r = ask(viewer, {**body, "date_range": "7d", "compare": "previous_year"})
+        after = datetime.now(ZoneInfo(zone)).date()
+        assert r.status_code == 200, r.text
+        out = r.json()
+        week = [[str(today - timedelta(days=6)), str(today)] for today in (before, after)]
+        assert out["meta"]["date_range"] in week  # the same unless the zone's midnight fell during the request
+        start, end = (date.fromisoformat(d) for d in out["meta"]["date_range"])
+        assert out["comparison"]["compare"] == "previous_year"
+        assert out["comparison"]["date_range"] == [str(_year_before(start)), str(_year_before(end))]
+    finally:
+        back = world.cli("sites", "update", site, "--timezone", "UTC")
+        assert back.returncode == 0, back.stderr
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def test_a_rollup_across_sites_in_different_time_zones(world: World) -> None:
+    client, csrf = world.login("root@example.org")  # a server admin reads every site
+    a, b = world.sites["a"], world.sites["b"]
+    moved = world.cli("sites", "update", a, "--timezone", "Europe/Berlin")
+    assert moved.returncode == 0, moved.stderr
+    try:
+        body = {"site_ids": [a, b], "metrics": ["visitors", "pageviews"], "date_range": RANGE}
+        r = client.post("/api/query", json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["results"] == [{"visitors": 6, "pageviews": 6}]  # three of each site, summed
+        assert out["meta"]["timezone"] == "UTC" and "Europe/Berlin" in out["meta"]["timezone_note"]
+        both_berlin = world.cli("sites", "update", b, "--timezone", "Europe/Berlin")
+        assert both_berlin.returncode == 0, both_berlin.stderr
+        r = client.post("/api/query", json=body, headers={"X-CSRF-Token": csrf})
+        assert r.json()["meta"]["timezone"] == "Europe/Berlin" and "timezone_note" not in r.json()["meta"]
+    finally:
+        client.close()
+        for site in (a, b):
+            assert world.cli("sites", "update", site, "--timezone", "UTC").returncode == 0
+
+
+def test_a_bad_date_range_or_compare_is_a_400(viewer: tuple[httpx.Client, str], world: World) -> None:
+    body = {"site_ids": [world.sites["a"]], "metrics": ["visits"]}
+    for bad in ({"date_range": "6d"}, {"date_range": RANGE, "compare": "previous_decade"}):
+        r = ask(viewer, {**body, **bad})
+        assert r.status_code == 400 and "bad query" in r.json()["error"], r.text
+    assert "7d" in ask(viewer, {**body, "date_range": "6d"}).json()["error"]
+
+
 def test_csv(world: World, viewer: tuple[httpx.Client, str]) -> None:
     body = {"site_ids": [world.sites["a"]], "metrics": ["visits"], "dimensions": ["page"], "date_range": RANGE}
     r = ask(viewer, {**body, "metrics": ["pageviews"]}, format="csv")
@@ -70,8 +144,12 @@ def test_openapi_lists_the_routes_and_every_metric(world: World) -> None:
     with world.client() as client:
         doc = client.get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.1") and {"/api/query", "/api/sql", "/login", "/api/me"} <= set(doc["paths"])
-    metrics = doc["components"]["schemas"]["StatsQuery"]["properties"]["metrics"]["items"]["enum"]
-    assert {"visitors", "bounce_rate", "conversion_rate", "revenue", "qr_scans"} <= set(metrics)
+    query = doc["components"]["schemas"]["StatsQuery"]["properties"]
+    metrics = query["metrics"]["items"]["enum"]
+    assert {"visitors", "bounce_rate", "conversion_rate", "revenue", "qr_scans", "time_on_page"} <= set(metrics)
+    assert {"hostname", "exit_page", "time:week"} <= set(query["dimensions"]["items"]["anyOf"][0]["enum"])
+    assert {"7d", "last_month", "12mo"} <= set(query["date_range"]["oneOf"][1]["enum"])
+    assert set(query["compare"]["enum"]) == {"previous_period", "previous_year", None}
 
 
 # -- hostile requests ------------------------------------------------------------------
@@ -117,6 +195,9 @@ def test_hostile_filters_find_no_foreign_row(
         b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": ["2026-11-20"]}',
         b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": ["2026-11-20", "2026-11-22"], "limit": 1e99}',
         b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": ["2026-11-20", "2026-11-22"], "sql": "select 1"}',
+        b'{"site_ids": ["x"], "metrics": ["events"], "dimensions": ["prop:a\') or 1=1 --"], "date_range": "7d"}',
+        b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": "forever"}',
+        b'{"site_ids": ["x"], "metrics": ["visits"], "date_range": "7d", "compare": "previous_decade"}',
         b"x" * (2 << 20),
     ],
 )

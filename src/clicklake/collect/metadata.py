@@ -5,8 +5,9 @@ PostgreSQL through `collect.metadata_uri`. The tables are created on open:
 
 - `sites`: one row per website or shop that sends events, with its write key,
   the browser origins allowed to send with that key, whether Do Not Track
-  and Global Privacy Control are honoured, and its own rate limit (events/s per
-  collector process; null: none of its own).
+  and Global Privacy Control are honoured, its own rate limit (events/s per
+  collector process; null: none of its own), and the IANA time zone the Stats API
+  counts its days in (null in a row of an older version: UTC).
 - `changes`: a counter per kind of row that collectors cache (`sites`), bumped in the
   transaction of every change, so that a running collector notices a changed site
   within `SITE_CHANGE_CHECK_S` by reading one number.
@@ -30,6 +31,7 @@ import re
 import secrets
 import threading
 import time
+import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -59,6 +61,8 @@ _SITE_CACHE_MAX: Final = 4096
 _ID_ATTEMPTS: Final = 5
 _MAX_URL: Final = 2048
 _DIALECTS: Final = ("sqlite", "postgresql")
+#: A site's time zone unless it was given one (and that of a site made by an older version).
+DEFAULT_TIMEZONE: Final = "UTC"
 
 LinkKind = Literal["affiliate", "qr"]
 LINK_KINDS: Final[tuple[str, ...]] = get_args(LinkKind)
@@ -81,10 +85,11 @@ sites_table = sa.Table(
     sa.Column("honor_gpc", sa.Boolean, nullable=False, default=True),
     sa.Column("created_ts", sa.BigInteger, nullable=False),
     sa.Column("rate_per_s", sa.Float, nullable=True),
+    sa.Column("timezone", sa.String(64), nullable=True),
 )
 
 #: Columns added after the first release, with the type `ALTER TABLE` gives them.
-_ADDED_COLUMNS: Final = (("sites", "rate_per_s"),)
+_ADDED_COLUMNS: Final = (("sites", "rate_per_s"), ("sites", "timezone"))
 
 changes_table = sa.Table(
     "changes",
@@ -137,6 +142,8 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
     #: Events per second this site may send to one collector process (429 beyond); 0 for no
     #: limit; None for none of its own (setting `collect.rate_per_site` applies, 0 by default).
     rate_per_s: float | None = None
+    #: The IANA time zone the Stats API counts the site's days and hours in.
+    timezone: str = DEFAULT_TIMEZONE
 
 
 class _Keep(enum.Enum):
@@ -240,19 +247,21 @@ class Metadata:
         honor_dnt: bool = True,
         honor_gpc: bool = True,
         rate_per_s: float | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> Site:
         """Create a site with a new write key.
 
         `allowed_origins` defaults to `https://<domain>` and `https://www.<domain>`;
         an empty list allows no browser origin (server-side senders only). `rate_per_s`
-        is the site's own rate limit (see `Site.rate_per_s`).
+        is the site's own rate limit (see `Site.rate_per_s`); `timezone` an IANA name.
 
         Raises:
             InputError: the name is empty, the domain is not a host name, an origin is not
-                `scheme://host[:port]`, or the rate is not a number >= 0.
+                `scheme://host[:port]`, the rate is not a number >= 0, or the time zone is unknown.
         """
         name = _check_name(name)
         rate_per_s = _check_rate(rate_per_s)
+        timezone = check_timezone(timezone)
         domain = _check_domain(domain)
         origins = _default_origins(domain) if allowed_origins is None else _check_origins(allowed_origins)
         for _ in range(_ID_ATTEMPTS):
@@ -266,6 +275,7 @@ class Metadata:
                 honor_gpc=honor_gpc,
                 created_ts=_now_ms(),
                 rate_per_s=rate_per_s,
+                timezone=timezone,
             )
             try:
                 with self.engine.begin() as con:
@@ -297,6 +307,7 @@ class Metadata:
         rate_per_s: float | _Keep | None = KEEP,
         honor_dnt: bool | None = None,
         honor_gpc: bool | None = None,
+        timezone: str | None = None,
     ) -> Site:
         """Change what is given of a site (None, or `KEEP` for the rate, keeps a field); the site as it is now.
 
@@ -317,6 +328,8 @@ class Metadata:
             values["honor_dnt"] = honor_dnt
         if honor_gpc is not None:
             values["honor_gpc"] = honor_gpc
+        if timezone is not None:
+            values["timezone"] = check_timezone(timezone)
         with self.engine.begin() as con:
             if values:
                 found = con.execute(
@@ -571,7 +584,21 @@ def _link_id() -> str:
 
 
 def _site(row: sa.Row[Any]) -> Site:
-    return msgspec.convert(row, Site, from_attributes=True)
+    fields = {str(k): v for k, v in row._mapping.items()}
+    # a row written before sites had a time zone has none: the default
+    fields["timezone"] = fields.get("timezone") or DEFAULT_TIMEZONE
+    return msgspec.convert(fields, Site)
+
+
+def check_timezone(name: str) -> str:
+    """`name` if it is an IANA time zone this machine knows (e.g. Europe/Berlin); raise `InputError` if not."""
+    try:
+        if name and name == name.strip() and "\x00" not in name:
+            zoneinfo.ZoneInfo(name)
+            return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    raise InputError(f"Time zone {name!r} is unknown; give an IANA name, e.g. Europe/Berlin, America/New_York or UTC.")
 
 
 def _check_name(name: str) -> str:

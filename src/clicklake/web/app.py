@@ -24,9 +24,9 @@ from starlette.routing import BaseRoute, Route
 from clicklake.collect.metadata import Metadata
 from clicklake.config import Settings
 from clicklake.errors import ClicklakeError
-from clicklake.query import experiments, funnels, stats
+from clicklake.query import experiments, funnels, periods, stats
 from clicklake.query.engine import format_result
-from clicklake.query.sandbox import Limits, Sandbox, SandboxError
+from clicklake.query.sandbox import Limits, Result, Sandbox, SandboxError
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal
 from clicklake.web.openapi import openapi_document
 from clicklake.web.throttle import LoginThrottle
@@ -240,29 +240,69 @@ class Web:
         """`POST /api/query`: the Stats API (see `clicklake.query.stats` and docs/metrics.md)."""
         q = stats.parse(await read_body(request))
         _may_read(principal, q.site_ids)
-        sql = stats.build_sql(q)
-        result = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql)
-        if request.query_params.get("format") == "csv":
+        zones = await anyio.to_thread.run_sync(self._timezones, q.site_ids)
+        tz, tz_note = periods.common_timezone(zones)
+        date_range = periods.resolve(q.date_range, tz)
+        sql = stats.build_sql(q, date_range, tz=tz)
+        csv = request.query_params.get("format") == "csv"
+        statements = {"results": sql}
+        if not csv:
+            statements["data_until"] = stats.data_until_sql(q, date_range, tz)
+        if q.compare is not None and not csv:
+            before = periods.compared(date_range, q.compare)
+            statements["comparison"] = stats.build_sql(q, before, tz=tz)
+        ran = await self._run_together(q.site_ids, statements)
+        result = ran["results"]
+        if csv:
             return Response(format_result(result.table, "csv"), media_type="text/csv; charset=utf-8")
-        out: dict[str, Any] = {
-            "results": msgspec.json.decode(format_result(result.table, "json")),
-            "meta": {
-                "columns": result.table.column_names,
-                "sql": sql,
-                "freshness": result.freshness,
-                "date_range": [str(d) for d in q.date_range],
-            },
+        until = msgspec.json.decode(format_result(ran["data_until"].table, "json"))
+        meta: dict[str, Any] = {
+            "columns": result.table.column_names,
+            "sql": sql,
+            "freshness": {**ran["data_until"].freshness, **result.freshness},
+            "data_until": until[0]["data_until"] if until else None,
+            "data_until_sql": statements["data_until"],
+            "date_range": [str(d) for d in date_range],
+            "timezone": tz,
         }
-        if q.compare == "previous_period":
-            before = stats.previous_period(*q.date_range)
-            sql_before = stats.build_sql(q, before)
-            previous = await anyio.to_thread.run_sync(self.sandbox.run, q.site_ids, sql_before)
+        if tz_note is not None:
+            meta["timezone_note"] = tz_note
+        out: dict[str, Any] = {"results": msgspec.json.decode(format_result(result.table, "json")), "meta": meta}
+        if q.compare is not None:
             out["comparison"] = {
-                "date_range": [str(d) for d in before],
-                "results": msgspec.json.decode(format_result(previous.table, "json")),
-                "sql": sql_before,
+                "compare": q.compare,
+                "date_range": [str(d) for d in periods.compared(date_range, q.compare)],
+                "results": msgspec.json.decode(format_result(ran["comparison"].table, "json")),
+                "sql": statements["comparison"],
             }
         return answer(out)
+
+    def _timezones(self, site_ids: Iterable[str]) -> dict[str, str]:
+        """Each site's time zone (UTC for a site that is gone)."""
+        zones = {}
+        for site_id in set(site_ids):
+            site = self.metadata.site(site_id)
+            zones[site_id] = site.timezone if site is not None else periods.UTC_NAME
+        return zones
+
+    async def _run_together(self, site_ids: list[str], statements: dict[str, str]) -> dict[str, Result]:
+        """Run the statements in the sandbox at the same time; raise the first one's error, if any fails."""
+        results: dict[str, Result] = {}
+        errors: dict[str, Exception] = {}
+
+        async def run(name: str, sql: str) -> None:
+            try:
+                results[name] = await anyio.to_thread.run_sync(self.sandbox.run, site_ids, sql)
+            except Exception as exc:  # raised below, in the statements' order
+                errors[name] = exc
+
+        async with anyio.create_task_group() as group:
+            for name, sql in statements.items():
+                group.start_soon(run, name, sql)
+        for name in statements:
+            if name in errors:
+                raise errors[name]
+        return results
 
     async def funnel(self, request: Request, principal: Principal) -> Response:
         """`POST /api/funnel`: visitors at each step of a funnel (see `clicklake.query.funnels`)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from clicklake import __version__
-from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS
+from clicklake.query.periods import COMPARES, SHORTHANDS
+from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS, PROPERTY_PREFIX
 
 _STEPS = "{page: PATH} | {event: TYPE} | {custom: NAME}"
 #: The properties every report's body starts with: the sites it reads and its days, both ends included.
@@ -32,6 +33,16 @@ def _operation(summary: str, security: list[dict[str, list[str]]], errors: dict[
 
 def openapi_document() -> dict[str, Any]:
     errors = {str(code): _error() for code in (400, 401, 403, 413, 422, 429)}
+    dimension = {
+        "anyOf": [
+            {"enum": list(DIMENSIONS)},
+            {
+                "type": "string",
+                "pattern": f"^{PROPERTY_PREFIX}[A-Za-z_][A-Za-z0-9_]{{0,63}}$",
+                "description": "a custom event's property, e.g. prop:plan",
+            },
+        ]
+    }
     stats_query = {
         "type": "object",
         "required": ["site_ids", "metrics", "date_range"],
@@ -39,7 +50,7 @@ def openapi_document() -> dict[str, Any]:
         "properties": {
             "site_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             "metrics": {"type": "array", "items": {"enum": list(METRICS)}, "minItems": 1},
-            "dimensions": {"type": "array", "items": {"enum": list(DIMENSIONS)}},
+            "dimensions": {"type": "array", "items": dimension},
             "filters": {
                 "type": "array",
                 "description": "[op, dimension, [values]]",
@@ -47,17 +58,25 @@ def openapi_document() -> dict[str, Any]:
                     "type": "array",
                     "prefixItems": [
                         {"enum": ["is", "is_not", "contains"]},
-                        {"enum": list(DIMENSIONS)},
+                        dimension,
                         {"type": "array", "items": {"type": "string"}},
                     ],
                 },
             },
             "date_range": {
-                "type": "array",
-                "prefixItems": [{"type": "string", "format": "date"}, {"type": "string", "format": "date"}],
-                "description": "first and last day, inclusive (UTC)",
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "prefixItems": [{"type": "string", "format": "date"}, {"type": "string", "format": "date"}],
+                        "minItems": 2,
+                        "maxItems": 2,
+                    },
+                    {"enum": list(SHORTHANDS)},
+                ],
+                "description": "first and last day, inclusive, in the sites' time zone (meta.timezone); "
+                "or a shorthand resolved at the time of the request (meta.date_range gives the days)",
             },
-            "compare": {"enum": ["previous_period", None]},
+            "compare": {"enum": [*COMPARES, None]},
             "order_by": {"type": "array", "items": {"type": "array", "description": "[name, asc|desc]"}},
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 1000},
             "offset": {"type": "integer", "minimum": 0, "default": 0},
@@ -95,7 +114,13 @@ def openapi_document() -> dict[str, Any]:
                     "security": security,
                     "parameters": [{"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
                     "requestBody": _json({"$ref": "#/components/schemas/StatsQuery"}),
-                    "responses": {"200": {"description": "rows, the SQL that made them, freshness"}, **errors},
+                    "responses": {
+                        "200": {
+                            "description": "results; meta: columns, sql, freshness (per table), data_until, "
+                            "date_range, timezone (and timezone_note); comparison"
+                        },
+                        **errors,
+                    },
                 }
             },
             "/api/funnel": {
