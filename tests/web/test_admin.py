@@ -200,3 +200,29 @@ def test_every_response_forbids_framing(world: World) -> None:
     for r in (world.client().get("/healthz"), world.client().get("/api/me")):
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+def test_the_openapi_document_describes_every_access_route(world: World) -> None:
+    doc = world.client().get("/api/openapi.json").json()
+    expected = {
+        "/api/sites": {"get", "post"},
+        "/api/sites/{site_id}": {"get", "patch", "delete"},
+        "/api/sites/{site_id}/rotate-key": {"post"},
+        "/api/sites/{site_id}/members": {"get", "post"},
+        "/api/sites/{site_id}/members/{email}": {"delete"},
+        "/api/sites/{site_id}/links": {"get", "post"},
+        "/api/sites/{site_id}/shares": {"get", "post"},
+        "/api/sites/{site_id}/shares/{share_id}": {"delete"},
+        "/api/sites/{site_id}/invitations": {"get", "post"},
+        "/api/sites/{site_id}/invitations/{invitation_id}": {"delete"},
+        "/api/tokens": {"get", "post"},
+        "/api/tokens/{token_id}": {"delete"},
+        "/api/users": {"get", "post"},
+        "/api/users/{email}": {"delete"},
+        "/share/{token}": {"get", "post"},
+        "/invite/{token}": {"get", "post"},
+    }
+    for path, methods in expected.items():
+        assert set(doc["paths"][path]) == methods, path
+    schemas = doc["components"]["schemas"]
+    assert "write_key" in schemas["Site"]["properties"] and "session" in schemas["ShareSession"]["properties"]
