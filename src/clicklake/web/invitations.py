@@ -201,6 +201,8 @@ def _create(web: Web) -> Handler:
         if isinstance(days, bool) or not isinstance(days, int | float):
             raise HTTPError(400, "expires_days is a number of days")
         access.may_grant(role, invited)
+        members = dict(await anyio.to_thread.run_sync(web.accounts.members, site_id))
+        access.may_grant(role, members.get(email.strip().lower(), ""))  # nor demote an owner by an invitation
         invitation, token = await anyio.to_thread.run_sync(
             lambda: web.invitations.create(
                 site_id, email, invited, expires_days=float(days), created_by=principal.user.email
