@@ -70,6 +70,17 @@ def test_a_shared_link_reads_its_site_and_nothing_else(world: World, root: tuple
     # another site, the SQL console, management and state changes are refused
     for client, headers in ((guest, {"X-CSRF-Token": csrf}), (world.client(), bearer)):
         assert pageviews(client, world.sites["b"], **headers).status_code == 403
+        both = {"site_ids": [world.sites["a"], world.sites["b"]], "metrics": ["pageviews"], "date_range": RANGE}
+        assert client.post("/api/query", json=both, headers=headers).status_code == 403
+        for report in ("/api/funnel", "/api/experiment"):
+            own = {
+                "site_ids": [world.sites["a"]],
+                "date_range": RANGE,
+                **({"funnel": "shop"} if "funnel" in report else {}),
+            }
+            assert client.post(report, json=own, headers=headers).status_code == 200, report
+            other = {**own, "site_ids": [world.sites["b"]]}
+            assert client.post(report, json=other, headers=headers).status_code == 403, report
         assert (
             client.post("/api/sql", json={"sql": "select site_id from silver.events"}, headers=headers).status_code
             == 403
