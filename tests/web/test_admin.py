@@ -226,3 +226,22 @@ def test_the_openapi_document_describes_every_access_route(world: World) -> None
         assert set(doc["paths"][path]) == methods, path
     schemas = doc["components"]["schemas"]
     assert "write_key" in schemas["Site"]["properties"] and "session" in schemas["ShareSession"]["properties"]
+
+
+def test_a_deleted_site_takes_its_members_shares_and_invitations_along(world: World) -> None:
+    root = As(world, "root@example.org")
+    site = root.post("/api/sites", json={"name": "Gone", "domain": "gone.example"}).json()["site_id"]
+    assert (
+        root.post(f"/api/sites/{site}/members", json={"email": "viewer@example.org", "role": "viewer"}).status_code
+        == 200
+    )
+    shared = root.post(f"/api/sites/{site}/shares", json={}).json()
+    invited = root.post(f"/api/sites/{site}/invitations", json={"email": "later@example.org", "role": "viewer"}).json()
+    session = world.client().get(shared["url"], headers={"Accept": "application/json"}).json()["session"]
+    assert root.delete(f"/api/sites/{site}").status_code == 200
+    assert root.get(f"/api/sites/{site}").status_code == 404
+    viewer = As(world, "viewer@example.org")
+    assert site not in {s["site_id"] for s in viewer.get("/api/me").json()["sites"]}
+    assert world.client().get(shared["url"], headers={"Accept": "application/json"}).status_code == 401
+    assert world.client().get("/api/me", headers={"Authorization": f"Bearer {session}"}).status_code == 401
+    assert world.client().get(invited["url"], headers={"Accept": "application/json"}).status_code == 401

@@ -226,6 +226,7 @@ class Accounts:
         """A new session of the user: its cookie secret and its CSRF token."""
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self.engine.begin() as con:
+            con.execute(sessions_table.delete().where(sessions_table.c.expires_ts < _now_ms()))  # ended ones
             con.execute(
                 sessions_table.insert().values(
                     session_hash=_sha256(secret),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import msgspec
+import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -149,7 +150,21 @@ class Admin:
         if access.manageable(principal, site_id) != "owner":
             raise HTTPError(403, "only an owner of the site (or a server admin) deletes it")
         _, links = await anyio.to_thread.run_sync(self.metadata.delete_site, site_id)
+        await anyio.to_thread.run_sync(self._forget_site, site_id)
         return answer({"deleted": site_id, "links_deleted": links})
+
+    def _forget_site(self, site_id: str) -> None:
+        """A deleted site's members, shared links (and their sessions) and invitations go with it."""
+        from clicklake.web.accounts import members_table
+        from clicklake.web.invitations import invitations_table
+        from clicklake.web.shares import share_sessions_table, shares_table
+
+        with self.metadata.engine.begin() as con:
+            con.execute(members_table.delete().where(members_table.c.site_id == site_id))
+            gone = sa.select(shares_table.c.share_id).where(shares_table.c.site_id == site_id)
+            con.execute(share_sessions_table.delete().where(share_sessions_table.c.share_id.in_(gone)))
+            con.execute(shares_table.delete().where(shares_table.c.site_id == site_id))
+            con.execute(invitations_table.delete().where(invitations_table.c.site_id == site_id))
 
     async def rotate_key(self, request: Request, principal: Principal) -> Response:
         """`POST /api/sites/{site_id}/rotate-key`: a new write key; the old one is refused from now on."""

@@ -268,7 +268,8 @@ async def _invite(web: Web, request: Request, wants_json: bool) -> Response:
         "has_account": has_account,
     }
     if request.method == "GET":
-        return answer(about) if wants_json else HTMLResponse(_page(about), headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}  # the URL holds the secret
+        return answer(about, headers=headers) if wants_json else HTMLResponse(_page(about), headers=headers)
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         raise HTTPError(403, f"an invitation accepted from {origin} is not accepted here")

@@ -48,6 +48,8 @@ SESSION_PREFIX: Final = "shs_"
 COOKIE: Final = "clicklake_share"
 SESSION_TTL_S: Final = 12 * 3600
 _hasher = PasswordHasher()
+#: the page's URL holds the link's secret: not in a cache, not in a Referer to anywhere it links
+_PRIVATE: Final = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 tables = sa.MetaData()
 
@@ -193,6 +195,7 @@ class Shares:
         if share.expires_ts is not None:
             expires = min(expires, share.expires_ts)
         with self.engine.begin() as con:
+            con.execute(share_sessions_table.delete().where(share_sessions_table.c.expires_ts < _now_ms()))
             con.execute(
                 share_sessions_table.insert().values(
                     session_hash=_sha256(secret), share_id=share.share_id, csrf_token=csrf, expires_ts=expires
@@ -347,9 +350,9 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
         if request.method == "POST" and not wants_json:
             response: Response = RedirectResponse(request.url.path, status_code=303)
         elif wants_json:
-            response = answer(body, headers=frame)
+            response = answer(body, headers={**_PRIVATE, **frame})
         else:
-            response = HTMLResponse(_page(site.name, body), headers={"Cache-Control": "no-store", **frame})
+            response = HTMLResponse(_page(site.name, body), headers={**_PRIVATE, **frame})
         https = web.https(request)
         cross_site = share.embed and https
         response.set_cookie(
@@ -384,7 +387,7 @@ def _frame_policy(embed: bool, origins: tuple[str, ...]) -> dict[str, str]:
 def _refuse(status: int, message: str, wants_json: bool) -> Response:
     if wants_json:
         return error(status, message)
-    return HTMLResponse(_html("clicklake", f"<p>{html.escape(message)}.</p>"), status, {"Cache-Control": "no-store"})
+    return HTMLResponse(_html("clicklake", f"<p>{html.escape(message)}.</p>"), status, _PRIVATE)
 
 
 def _password_page(share: Share, wants_json: bool, frame: dict[str, str], problem: str, status: int = 200) -> Response:
@@ -396,7 +399,7 @@ def _password_page(share: Share, wants_json: bool, frame: dict[str, str], proble
         f"{note}<form method=post><label>Password <input type=password name=password required autofocus></label>"
         "<button>Open</button></form>"
     )
-    return HTMLResponse(_html("Shared dashboard", form), status, {"Cache-Control": "no-store", **frame})
+    return HTMLResponse(_html("Shared dashboard", form), status, {**_PRIVATE, **frame})
 
 
 def _page(site_name: str, body: dict[str, object]) -> str:
