@@ -20,13 +20,13 @@ import anyio.to_thread
 import msgspec
 import sqlalchemy as sa
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from clicklake.errors import InputError
-from clicklake.web import access
+from clicklake.web import access, pages
 from clicklake.web.accounts import ROLES, Accounts, Principal, User, _check_email
-from clicklake.web.app import COOKIE, CSRF_HEADER, HTTPError, answer, error, json_body
+from clicklake.web.app import COOKIE, CSRF_HEADER, HTTPError, answer, json_body
 
 if TYPE_CHECKING:
     from clicklake.web.app import Web
@@ -238,13 +238,13 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
     async def invite(request: Request) -> Response:
         """`GET /invite/{token}`: what the invitation is; `POST` accepts it: `{password}` for a new user
         (logs them in), or, for a user who has an account, their session with its CSRF token."""
-        wants_json = "application/json" in request.headers.get("accept", "")
+        wants_json = pages.wants_json(request)
         try:
             return await _invite(web, request, wants_json)
         except HTTPError as exc:
-            return _refuse(exc.status, exc.message, wants_json, exc.headers)
+            return pages.refusal(exc.status, exc.message, wants_json, exc.headers)
         except InputError as exc:
-            return _refuse(400, str(exc), wants_json, {})
+            return pages.refusal(400, str(exc), wants_json)
 
     return invite
 
@@ -268,10 +268,9 @@ async def _invite(web: Web, request: Request, wants_json: bool) -> Response:
         "has_account": has_account,
     }
     if request.method == "GET":
-        headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}  # the URL holds the secret
-        return answer(about, headers=headers) if wants_json else HTMLResponse(_page(about), headers=headers)
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return answer(about, headers=pages.PRIVATE) if wants_json else pages.page("Invitation", _page(about))
+    origin = pages.foreign_origin(request)
+    if origin is not None:
         raise HTTPError(403, f"an invitation accepted from {origin} is not accepted here")
     body = await json_body(request)
     if has_account:
@@ -306,12 +305,6 @@ def _has_account(accounts: Accounts, email: str) -> bool:
     return True
 
 
-def _refuse(status: int, message: str, wants_json: bool, headers: dict[str, str]) -> Response:
-    if wants_json:
-        return error(status, message, headers)
-    return HTMLResponse(_html("Invitation", f"<p>{html.escape(message)}.</p>"), status, headers)
-
-
 def _page(about: dict[str, Any]) -> str:
     email, name = html.escape(str(about["email"])), html.escape(str(about["site_name"]))
     what = f"{email} is invited as {about['role']} of {name}."
@@ -323,12 +316,4 @@ def _page(about: dict[str, Any]) -> str:
             f"<input type=password name=password minlength={MIN_PASSWORD} required autofocus></label>"
             "<button>Accept</button></form>"
         )
-    return _html("Invitation", f"<p>{what}</p>{form}")
-
-
-def _html(title: str, content: str) -> str:
-    return (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><body>{content}</body></html>"
-    )
+    return f"<p>{what}</p>{form}"

@@ -31,12 +31,12 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from clicklake.collect.metadata import Metadata
 from clicklake.errors import InputError
-from clicklake.web import access
+from clicklake.web import access, pages
 from clicklake.web.accounts import Principal, User
 from clicklake.web.app import Handler, HTTPError, answer, error, json_body
 
@@ -48,8 +48,6 @@ SESSION_PREFIX: Final = "shs_"
 COOKIE: Final = "clicklake_share"
 SESSION_TTL_S: Final = 12 * 3600
 _hasher = PasswordHasher()
-#: the page's URL holds the link's secret: not in a cache, not in a Referer to anywhere it links
-_PRIVATE: Final = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 tables = sa.MetaData()
 
@@ -307,23 +305,23 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
         HTML for a browser, JSON when the request accepts `application/json`:
         `{site_id, site_name, share_id, embed, session, csrf_token, expires_ts}`.
         """
-        wants_json = "application/json" in request.headers.get("accept", "")
+        wants_json = pages.wants_json(request)
         share, password_hash = await anyio.to_thread.run_sync(web.shares.by_token, request.path_params["token"])
         if share is None:
-            return _refuse(401, "this shared link does not exist", wants_json)
+            return pages.refusal(401, "this shared link does not exist", wants_json)
         if share.revoked_ts is not None or (share.expires_ts is not None and share.expires_ts <= _now_ms()):
-            return _refuse(410, "this shared link was revoked or has expired", wants_json)
+            return pages.refusal(410, "this shared link was revoked or has expired", wants_json)
         site = await anyio.to_thread.run_sync(web.metadata.site, share.site_id)
         if site is None:
-            return _refuse(410, "the site of this shared link was deleted", wants_json)
+            return pages.refusal(410, "the site of this shared link was deleted", wants_json)
         frame = _frame_policy(share.embed, site.allowed_origins)
         if password_hash is not None:
             if request.method == "GET" and not await _has_session(web, request, share):
                 return _password_page(share, wants_json, frame, "")
             if request.method == "POST":
-                origin = request.headers.get("origin")
-                if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-                    return _refuse(403, f"a password from {origin} is not accepted here", wants_json)
+                origin = pages.foreign_origin(request)
+                if origin is not None:
+                    return pages.refusal(403, f"a password from {origin} is not accepted here", wants_json)
                 wait = await anyio.to_thread.run_sync(web.share_throttle.wait, share.share_id)
                 if wait > 0:
                     return error(429, "too many wrong passwords; try again later", {"Retry-After": str(int(wait) + 1)})
@@ -336,7 +334,7 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
                     await anyio.to_thread.run_sync(web.share_throttle.failed, share.share_id)
                     return _password_page(share, wants_json, frame, "wrong password", 401)
         elif request.method == "POST":
-            return _refuse(400, "this shared link has no password; open it with GET", wants_json)
+            return pages.refusal(400, "this shared link has no password; open it with GET", wants_json)
         secret, csrf, expires = await anyio.to_thread.run_sync(web.shares.start_session, share)
         body = {
             "site_id": site.site_id,
@@ -350,9 +348,9 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
         if request.method == "POST" and not wants_json:
             response: Response = RedirectResponse(request.url.path, status_code=303)
         elif wants_json:
-            response = answer(body, headers={**_PRIVATE, **frame})
+            response = answer(body, headers={**pages.PRIVATE, **frame})
         else:
-            response = HTMLResponse(_page(site.name, body), headers={**_PRIVATE, **frame})
+            response = _page(site.name, body, frame)
         https = web.https(request)
         cross_site = share.embed and https
         response.set_cookie(
@@ -384,14 +382,8 @@ def _frame_policy(embed: bool, origins: tuple[str, ...]) -> dict[str, str]:
     return {"Content-Security-Policy": "frame-ancestors " + " ".join(("'self'", *origins))}
 
 
-def _refuse(status: int, message: str, wants_json: bool) -> Response:
-    if wants_json:
-        return error(status, message)
-    return HTMLResponse(_html("clicklake", f"<p>{html.escape(message)}.</p>"), status, _PRIVATE)
-
-
-def _password_page(share: Share, wants_json: bool, frame: dict[str, str], problem: str, status: int = 200) -> Response:
-    if wants_json:
+def _password_page(share: Share, as_json: bool, frame: dict[str, str], problem: str, status: int = 200) -> Response:
+    if as_json:
         message = problem or 'this shared link needs its password: POST it as {"password": ...}'
         return answer({"error": message, "needs_password": True}, 401, frame)
     note = f'<p role="alert">{html.escape(problem)}</p>' if problem else ""
@@ -399,22 +391,15 @@ def _password_page(share: Share, wants_json: bool, frame: dict[str, str], proble
         f"{note}<form method=post><label>Password <input type=password name=password required autofocus></label>"
         "<button>Open</button></form>"
     )
-    return HTMLResponse(_html("Shared dashboard", form), status, {**_PRIVATE, **frame})
+    return pages.page("Shared dashboard", form, status, frame)
 
 
-def _page(site_name: str, body: dict[str, object]) -> str:
+def _page(site_name: str, body: dict[str, object], frame: dict[str, str]) -> Response:
     """The shared dashboard's page: the share session for the dashboard's script, in a JSON block."""
     data = msgspec.json.encode(body).decode().replace("<", "\\u003c")
-    return _html(
+    return pages.page(
         f"{site_name}: shared dashboard",
         f'<script type="application/json" id="clicklake-share">{data}</script>'
         f"<h1>{html.escape(site_name)}</h1><main id=dashboard></main>",
-    )
-
-
-def _html(title: str, content: str) -> str:
-    return (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><body>{content}</body></html>"
+        headers=frame,
     )
