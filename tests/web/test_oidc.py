@@ -63,6 +63,8 @@ def test_an_existing_user_signs_in_with_the_provider(base: str) -> None:
         assert done.headers["location"] == "/sites?x=1"
         me = client.get("/api/me")
         assert me.status_code == 200 and me.json()["email"] == "ana@example.org" and me.json()["via"] == "session"
+    with httpx.Client(base_url=base, trust_env=False) as client:
+        assert sign_in(base, client, "//evil.example/x").headers["location"] == "/"  # never off to another host
 
 
 def test_a_new_user_of_an_allowed_domain_gets_an_account_others_do_not(base: str, provider: Provider) -> None:
@@ -114,3 +116,9 @@ def test_an_answer_in_another_browser_or_a_second_time_is_refused(base: str) -> 
     with httpx.Client(base_url=base, trust_env=False) as client:
         client.get("/login/oidc")
         assert client.get("/oidc/callback", params={"code": "x", "state": "forged"}).status_code == 400
+
+
+def test_an_issuer_over_plain_http_off_loopback_is_refused_at_start(tmp_path: Path) -> None:
+    env = {"CLICKLAKE_WEB__OIDC_ISSUER": "http://idp.example", "CLICKLAKE_WEB__OIDC_CLIENT_ID": CLIENT_ID}
+    with pytest.raises(RuntimeError, match="not an https:// URL"):
+        start_server(tmp_path, command="web", env=env)

@@ -21,7 +21,7 @@ import hashlib
 import secrets
 import time
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
 import httpx
@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from clicklake.errors import InputError
+from clicklake.errors import ConfigError, InputError
 from clicklake.web.accounts import User, new_password
 from clicklake.web.app import HTTPError, answer, error
 
@@ -48,6 +48,8 @@ LOGIN_TTL_S: Final = 600
 DISCOVERY_TTL_S: Final = 3600.0
 HTTP_TIMEOUT_S: Final = 10.0
 ALGORITHMS: Final = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+
+_LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
 
 tables = sa.MetaData()
 
@@ -169,7 +171,13 @@ def routes(web: Web) -> list[BaseRoute]:
     if not settings.oidc_issuer:
         return [methods]
     if not settings.oidc_client_id:
-        raise InputError("Setting 'web.oidc_client_id' is empty, but 'web.oidc_issuer' is set: set both, or neither.")
+        raise ConfigError("Setting 'web.oidc_client_id' is empty, but 'web.oidc_issuer' is set: set both, or neither.")
+    issuer = urlsplit(settings.oidc_issuer)
+    if issuer.scheme != "https" and not (issuer.scheme == "http" and issuer.hostname in _LOOPBACK):
+        raise ConfigError(
+            f"Setting 'web.oidc_issuer' = {settings.oidc_issuer!r} is not an https:// URL "
+            "(plain http is accepted on loopback only, for tests)."
+        )
     try:
         tables.create_all(web.metadata.engine)
     except (sa.exc.OperationalError, sa.exc.ProgrammingError):
