@@ -294,6 +294,45 @@ class QuerySettings(Struct, forbid_unknown_fields=True, kw_only=True):
     threads: Annotated[int, Meta(ge=1, le=256, description="DuckDB threads of one API query.")] = 2
 
 
+class WebSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    public_url: Annotated[
+        str,
+        Meta(
+            description=(
+                "The dashboard's URL as users reach it, e.g. https://stats.example (no path); printed in "
+                "invitation and shared links and used for the OIDC redirect. Empty: http://<server.host>:<server.port> "
+                "for printed links, the request's own address for OIDC."
+            )
+        ),
+    ] = ""
+    oidc_issuer: Annotated[
+        str,
+        Meta(
+            description=(
+                "OpenID provider's issuer URL (its /.well-known/openid-configuration is read); empty turns OIDC "
+                "sign-in off."
+            )
+        ),
+    ] = ""
+    oidc_client_id: Annotated[str, Meta(description="The client id registered at the OpenID provider.")] = ""
+    oidc_client_secret: Annotated[
+        str, Meta(description="The client secret registered at the OpenID provider (empty: a public client).")
+    ] = ""
+    oidc_allowed_domains: Annotated[
+        str,
+        Meta(
+            description=(
+                "Comma-separated e-mail domains whose verified users get an account (no site, no admin) at their "
+                "first OIDC sign-in; empty: only users who exist already may sign in."
+            )
+        ),
+    ] = ""
+
+    def allowed_domains(self) -> frozenset[str]:
+        """`oidc_allowed_domains` parsed (lower case)."""
+        return frozenset(d.strip().lower().lstrip("@") for d in self.oidc_allowed_domains.split(",") if d.strip())
+
+
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     data: Annotated[
         str,
@@ -314,6 +353,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     collect: CollectSettings = msgspec.field(default_factory=CollectSettings)
     transform: TransformSettings = msgspec.field(default_factory=TransformSettings)
     query: QuerySettings = msgspec.field(default_factory=QuerySettings)
+    web: WebSettings = msgspec.field(default_factory=WebSettings)
 
     @property
     def data_dir(self) -> Path:

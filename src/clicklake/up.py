@@ -159,9 +159,11 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
 def _add_web(settings: Settings, metadata: Metadata, app: Starlette) -> None:
     """The web stage's routes on the same port; on a new data dir, a first admin whose login is printed once."""
     from clicklake.web.app import web_from_settings
+    from clicklake.web.frames import FrameGuard
 
     web = web_from_settings(settings, metadata)
     app.router.routes.extend(web.routes())
+    app.add_middleware(FrameGuard)  # no foreign page frames a response (shared links made to embed excepted)
     if not web.accounts.users():
         user, password = web.accounts.create_user("admin@localhost", admin=True)
         print(

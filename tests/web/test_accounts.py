@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import kill_server, start_server
 from web.world import World, serve_world
 
 
@@ -180,3 +181,22 @@ def test_reset_password_ends_sessions_and_prints_a_new_one(world: World) -> None
     assert client.get("/api/me").status_code == 401
     world.passwords[email] = new.group(1)
     world.login(email)
+
+
+def test_two_servers_on_one_data_dir_count_the_same_failed_logins(world: World) -> None:
+    email = "shared-throttle@example.org"
+    password = json.loads(world.cli("users", "create", email, "--format", "json").stdout)["password"]
+    proc, other = start_server(world.root, command="web")
+    try:
+        first, second = world.client(), httpx.Client(base_url=other, trust_env=False, timeout=30)
+        with second:
+            wrong = [
+                (first if i % 2 else second).post("/login", json={"email": email, "password": f"no{i}"})
+                for i in range(5)
+            ]
+            assert [r.status_code for r in wrong] == [401] * 5
+            for client in (first, second):  # each server saw only some of the five, yet both refuse
+                r = client.post("/login", json={"email": email, "password": password})
+                assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    finally:
+        kill_server(proc)

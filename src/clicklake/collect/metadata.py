@@ -365,6 +365,33 @@ class Metadata:
         self._sites_by_key.pop(site.write_key, None)
         return site, links
 
+    def rotate_write_key(self, site_id: str) -> Site:
+        """Give a site a new write key; the old one stops working (in running collectors within
+        `SITE_CHANGE_CHECK_S`). The site as it is now.
+
+        Raises:
+            InputError: an unknown site.
+        """
+        t = sites_table
+        old = self.site(site_id)
+        if old is None:
+            raise InputError(f"Unknown site {site_id!r}: `clicklake sites list` shows the sites there are.")
+        for _ in range(_ID_ATTEMPTS):
+            try:
+                with self.engine.begin() as con:
+                    con.execute(
+                        t.update().where(t.c.site_id == site_id).values(write_key="wk_" + secrets.token_urlsafe(18))
+                    )
+                    self._bump(con, "sites")
+            except sa.exc.IntegrityError:
+                continue  # a key that is taken (about never): draw again
+            self._sites_by_key.pop(old.write_key, None)
+            site = self.site(site_id)
+            if site is None:
+                raise InputError(f"Unknown site {site_id!r}: it was deleted meanwhile.")
+            return site
+        raise AssertionError(f"no free write key after {_ID_ATTEMPTS} random draws")
+
     def site_by_key(self, write_key: str) -> Site | None:
         """The site of a write key, or None; answers from memory for `site_key_ttl_s` (unknown keys too),
         and forgets what it remembers as soon as it sees a site changed (it looks every `SITE_CHANGE_CHECK_S`)."""

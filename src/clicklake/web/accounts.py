@@ -110,8 +110,17 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     user: User
     roles: dict[str, str]
     scopes: frozenset[str]
-    via: Literal["session", "token"]
+    via: Literal["session", "token", "share"]
     csrf_token: str | None = None
+    #: the one site a token made with `--site` (or a shared link) is limited to
+    limited_to: str | None = None
+    #: the shared link a `via="share"` principal opened
+    share_id: str | None = None
+
+    @property
+    def server_admin(self) -> bool:
+        """Manages users and every site: a server admin's session, or their admin token for no one site."""
+        return self.user.is_admin and self.limited_to is None and "admin" in self.scopes and self.via != "share"
 
     @property
     def site_ids(self) -> list[str]:
@@ -217,6 +226,7 @@ class Accounts:
         """A new session of the user: its cookie secret and its CSRF token."""
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self.engine.begin() as con:
+            con.execute(sessions_table.delete().where(sessions_table.c.expires_ts < _now_ms()))  # ended ones
             con.execute(
                 sessions_table.insert().values(
                     session_hash=_sha256(secret),
@@ -266,6 +276,18 @@ class Accounts:
             gone = con.execute(t.delete().where(t.c.site_id == site_id, t.c.user_id == user.user_id)).rowcount
         if not gone:
             raise InputError(f"{email} is not a member of site {site_id!r}.")
+
+    def members(self, site_id: str) -> list[tuple[str, str]]:
+        """(e-mail, role) of every member of a site, by e-mail."""
+        t = members_table
+        with self.engine.connect() as con:
+            rows = con.execute(
+                sa.select(users_table.c.email, t.c.role)
+                .join(users_table, users_table.c.user_id == t.c.user_id)
+                .where(t.c.site_id == site_id)
+                .order_by(users_table.c.email)
+            )
+            return [(r.email, r.role) for r in rows]
 
     def roles(self, user: User) -> dict[str, str]:
         """The sites a user may read, with the role on each (a server admin reads every site as admin)."""
@@ -352,7 +374,7 @@ class Accounts:
             roles = {row.site_id: roles[row.site_id]} if row.site_id in roles else {}
         # an admin token may also read figures and run SQL; a stats or sql token only that
         scopes = frozenset(SCOPES) if row.scope == "admin" else frozenset({row.scope})
-        return Principal(user=user, roles=roles, scopes=scopes, via="token")
+        return Principal(user=user, roles=roles, scopes=scopes, via="token", limited_to=row.site_id)
 
 
 _DUMMY_HASH: Final = _hasher.hash(secrets.token_urlsafe(16))

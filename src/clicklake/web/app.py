@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 import anyio.to_thread
 import msgspec
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -27,11 +28,14 @@ from clicklake.errors import ClicklakeError
 from clicklake.query import experiments, funnels, periods, stats
 from clicklake.query.engine import format_result
 from clicklake.query.sandbox import Limits, Result, Sandbox, SandboxError
-from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal
+from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal, User
+from clicklake.web.frames import FrameGuard
 from clicklake.web.openapi import openapi_document
-from clicklake.web.throttle import LoginThrottle
+from clicklake.web.throttle import LoginThrottle, create_tables
 
 COOKIE: Final = "clicklake_session"
+SHARE_COOKIE: Final = "clicklake_share"  # `clicklake.web.shares.COOKIE`
+SHARE_SESSION_PREFIX: Final = "shs_"  # `clicklake.web.shares.SESSION_PREFIX`
 CSRF_HEADER: Final = "x-csrf-token"
 MAX_BODY: Final = 1 << 20
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -96,13 +100,22 @@ class Web:
         self.metadata = metadata
         self.accounts = Accounts(metadata)
         self.sandbox = sandbox
-        self.throttle = LoginThrottle()  # per e-mail: guessing one account's password
-        self.ip_throttle = LoginThrottle(max_failures=50)  # per address: trying many accounts
+        create_tables(metadata.engine)
+        # failures are counted in the metadata database, so every worker and server sees them
+        self.throttle = LoginThrottle(metadata.engine, "email")  # guessing one account's password
+        self.ip_throttle = LoginThrottle(metadata.engine, "peer", max_failures=50)  # trying many accounts
+        self.share_throttle = LoginThrottle(metadata.engine, "share")  # guessing a shared link's password
         self.proxies = settings.collect.proxy_networks()
+        from clicklake.web.invitations import Invitations
+        from clicklake.web.shares import Shares
+
+        self.shares = Shares(metadata)
+        self.invitations = Invitations(self.accounts)
 
     # -- who asks -----------------------------------------------------------------
 
-    def _https(self, request: Request) -> bool:
+    def https(self, request: Request) -> bool:
+        """Whether the request came over HTTPS (or a trusted proxy says it did)."""
         if request.url.scheme == "https":
             return True
         peer = request.client.host if request.client else None
@@ -118,14 +131,22 @@ class Web:
             scheme, _, secret = authorization.partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 raise HTTPError(401, "send a token as 'Authorization: Bearer clk_...'")
-            found = await anyio.to_thread.run_sync(self.accounts.token_principal, secret.strip())
+            secret = secret.strip()
+            if secret.startswith(SHARE_SESSION_PREFIX):
+                found = await anyio.to_thread.run_sync(self.shares.session_principal, secret)
+            else:
+                found = await anyio.to_thread.run_sync(self.accounts.token_principal, secret)
             if found is None:
                 raise HTTPError(401, "unknown, revoked or expired token")
             return found
-        cookie = request.cookies.get(COOKIE)
-        if not cookie:
+        cookie, share_cookie = request.cookies.get(COOKIE), request.cookies.get(SHARE_COOKIE)
+        if not cookie and not share_cookie:
             raise HTTPError(401, "log in first (POST /login), or send an API token")
-        found = await anyio.to_thread.run_sync(self.accounts.session_principal, cookie)
+        found = None
+        if cookie:  # a user's own session goes before a shared link's
+            found = await anyio.to_thread.run_sync(self.accounts.session_principal, cookie)
+        if found is None and share_cookie:
+            found = await anyio.to_thread.run_sync(self.shares.session_principal, share_cookie)
         if found is None:
             raise HTTPError(401, "the session has ended; log in again")
         if request.method not in _SAFE_METHODS:
@@ -134,10 +155,17 @@ class Web:
                 raise HTTPError(403, "missing or wrong CSRF token: send the session's token in X-CSRF-Token")
         return found
 
-    def guarded(self, handler: Handler, scope: str | None = None) -> Callable[[Request], Awaitable[Response]]:
+    def guarded(
+        self, handler: Handler, scope: str | None = None, *, share: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """The route's endpoint: `handler` for a principal with `scope`. A shared link's principal
+        reaches only routes of scope `stats` (figures) and those that admit it with `share=True`."""
+
         async def endpoint(request: Request) -> Response:
             try:
                 principal = await self.principal(request)
+                if principal.via == "share" and not (share or scope == "stats"):
+                    raise HTTPError(403, "a shared link reads figures only")
                 if scope is not None and scope not in principal.scopes:
                     raise HTTPError(403, f"this needs a token with scope {scope!r}")
                 return await handler(request, principal)
@@ -167,17 +195,23 @@ class Web:
             return error(400, "send an email and a password")
         peer = request.client.host if request.client else "?"
         account = email.strip().lower()
-        wait = max(self.throttle.wait(account), self.ip_throttle.wait(peer))
+        wait = await anyio.to_thread.run_sync(lambda: max(self.throttle.wait(account), self.ip_throttle.wait(peer)))
         if wait > 0:
             return error(429, "too many failed logins; try again later", {"Retry-After": str(int(wait) + 1)})
         user = await anyio.to_thread.run_sync(self.accounts.authenticate, email, password)
         if user is None:
-            self.throttle.failed(account)
-            self.ip_throttle.failed(peer)
+            await anyio.to_thread.run_sync(self.throttle.failed, account)
+            await anyio.to_thread.run_sync(self.ip_throttle.failed, peer)
             return error(401, "wrong e-mail or password")
-        self.throttle.succeeded(account)
+        await anyio.to_thread.run_sync(self.throttle.succeeded, account)
+        return await self.start_session(request, user, answer)
+
+    async def start_session(
+        self, request: Request, user: User, respond: Callable[[dict[str, Any]], Response]
+    ) -> Response:
+        """Log `user` in: `respond({email, is_admin, csrf_token})` with the session cookie set."""
         secret, csrf = await anyio.to_thread.run_sync(self.accounts.start_session, user)
-        response = answer({"email": user.email, "is_admin": user.is_admin, "csrf_token": csrf})
+        response = respond({"email": user.email, "is_admin": user.is_admin, "csrf_token": csrf})
         response.set_cookie(
             COOKIE,
             secret,
@@ -185,7 +219,7 @@ class Web:
             path="/",
             httponly=True,
             samesite="lax",
-            secure=self._https(request),
+            secure=self.https(request),
         )
         return response
 
@@ -196,7 +230,7 @@ class Web:
             return error(400, "only a browser session logs out; revoke a token with `clicklake tokens revoke`")
         await anyio.to_thread.run_sync(self.accounts.end_session, cookie)
         response = answer({"logged_out": True})
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=self._https(request))
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=self.https(request))
         return response
 
     async def me(self, request: Request, principal: Principal) -> Response:
@@ -332,6 +366,8 @@ class Web:
         return answer(openapi_document())
 
     def routes(self) -> list[BaseRoute]:
+        from clicklake.web import admin, invitations, oidc, shares
+
         return [
             Route("/api/openapi.json", self.openapi, methods=["GET"]),
             Route("/api/query", self.guarded(self.query, "stats"), methods=["POST"]),
@@ -339,8 +375,12 @@ class Web:
             Route("/api/experiment", self.guarded(self.experiment, "stats"), methods=["POST"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.guarded(self.logout), methods=["POST"]),
-            Route("/api/me", self.guarded(self.me), methods=["GET"]),
+            Route("/api/me", self.guarded(self.me, share=True), methods=["GET"]),
             Route("/api/sql", self.guarded(self.sql, "sql"), methods=["POST"]),
+            *admin.routes(self),
+            *shares.routes(self),
+            *invitations.routes(self),
+            *oidc.routes(self),
         ]
 
 
@@ -363,7 +403,8 @@ def create_app(web: Web) -> Starlette:
     async def healthz(request: Request) -> Response:
         return answer({"status": "ok"})
 
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET", "HEAD"]), *web.routes()])
+    routes = [Route("/healthz", healthz, methods=["GET", "HEAD"]), *web.routes()]
+    return Starlette(routes=routes, middleware=[Middleware(FrameGuard)])
 
 
 def _may_read(principal: Principal, site_ids: Iterable[str]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -54,6 +56,36 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add.add_argument("--role", required=True, choices=("owner", "admin", "viewer"))
     add.set_defaults(func=_members_add)
     remove.set_defaults(func=_members_remove)
+    invite = m.add_parser("invite", help="print a one-time link that gives an e-mail a role on a site")
+    invite.add_argument("--site", required=True, help="the site id")
+    invite.add_argument("--email", required=True, help="whom to invite (a new or an existing user)")
+    invite.add_argument("--role", required=True, choices=("owner", "admin", "viewer"))
+    invite.add_argument("--expires", type=float, default=7.0, metavar="DAYS", help="expire after this many days")
+    invite.set_defaults(func=_members_invite)
+
+    shares = commands.add_parser(
+        "shares",
+        help="read-only links to a site's figures (and embeds)",
+        description="A shared link reads one site's figures, nothing else; it is shown once and stored hashed.",
+    )
+    s = shares.add_subparsers(dest="shares_command", metavar="SUBCOMMAND", required=True)
+    s_create = s.add_parser("create", help="create a shared link and print it once")
+    s_create.add_argument("--site", required=True, help="the site id")
+    s_create.add_argument("--label", help="what the link is for")
+    s_create.add_argument("--embed", action="store_true", help="may be framed by the site's allowed origins")
+    s_create.add_argument(
+        "--password", action="store_true", help="ask for a password (read from standard input) that opens the link"
+    )
+    s_create.add_argument("--expires", type=float, metavar="DAYS", help="expire after this many days")
+    s_create.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    s_create.set_defaults(func=_shares_create)
+    s_list = s.add_parser("list", help="show shared links (never their tokens)")
+    s_list.add_argument("--site", help="only this site's")
+    s_list.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    s_list.set_defaults(func=_shares_list)
+    s_revoke = s.add_parser("revoke", help="revoke a shared link: it and its sessions are refused from now on")
+    s_revoke.add_argument("share_id", metavar="SHARE_ID")
+    s_revoke.set_defaults(func=_shares_revoke)
 
     tokens = commands.add_parser(
         "tokens",
@@ -160,6 +192,73 @@ def _members_remove(args: argparse.Namespace, settings: Settings) -> int:
     with _accounts(settings) as accounts:
         accounts.remove_member(args.site, args.user)
     print(f"{args.user} is no longer a member of site {args.site}")
+    return 0
+
+
+def _public_url(settings: Settings) -> str:
+    return settings.web.public_url.rstrip("/") or f"http://{settings.server.host}:{settings.server.port}"
+
+
+def _members_invite(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.web.invitations import Invitations
+
+    with _accounts(settings) as accounts:
+        invitation, token = Invitations(accounts).create(args.site, args.email, args.role, expires_days=args.expires)
+    print(f"{invitation.email} is invited as {invitation.role} of site {invitation.site_id}; the link, shown once:")
+    print(f"{_public_url(settings)}/invite/{token}")
+    return 0
+
+
+def _shares_create(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.web.shares import Shares
+
+    password = None
+    if args.password:
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    with _accounts(settings) as accounts:
+        share, token = Shares(accounts.metadata).create(
+            args.site, password=password, embed=args.embed, label=args.label, expires_days=args.expires
+        )
+    url = f"{_public_url(settings)}/share/{token}"
+    if args.format == "json":
+        print(msgspec.json.encode({**msgspec.structs.asdict(share), "token": token, "url": url}).decode())
+    else:
+        print(f"shared link {share.share_id} of site {share.site_id} (shown once): {url}")
+    return 0
+
+
+def _shares_list(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.web.shares import Shares
+
+    with _accounts(settings) as accounts:
+        shares = Shares(accounts.metadata).list(args.site)
+    if args.format == "json":
+        print(msgspec.json.encode(shares).decode())
+        return 0
+    rows = [("share_id", "site", "label", "embed", "password", "created", "expires", "revoked")]
+    rows += [
+        (
+            x.share_id,
+            x.site_id,
+            x.label or "",
+            "yes" if x.embed else "",
+            "yes" if x.has_password else "",
+            _ts(x.created_ts),
+            _ts(x.expires_ts),
+            _ts(x.revoked_ts),
+        )
+        for x in shares
+    ]
+    _table(rows)
+    return 0
+
+
+def _shares_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.web.shares import Shares
+
+    with _accounts(settings) as accounts:
+        Shares(accounts.metadata).revoke(args.share_id)
+    print(f"shared link {args.share_id} revoked")
     return 0
 
 

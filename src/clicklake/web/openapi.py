@@ -7,6 +7,7 @@ from typing import Any
 from clicklake import __version__
 from clicklake.query.periods import COMPARES, SHORTHANDS
 from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS, PROPERTY_PREFIX
+from clicklake.web import openapi_access
 
 _STEPS = "{page: PATH} | {event: TYPE} | {custom: NAME}"
 #: The properties every report's body starts with: the sites it reads and its days, both ends included.
@@ -90,10 +91,12 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "clicklake_session"},
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "share": {"type": "apiKey", "in": "cookie", "name": "clicklake_share"},
             },
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
                 "StatsQuery": stats_query,
+                **openapi_access.schemas(),
             },
         },
         "paths": {
@@ -168,5 +171,6 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "rows, truncated, freshness"}, **errors},
                 }
             },
+            **openapi_access.paths(),
         },
     }
