@@ -292,7 +292,10 @@ class Web:
         return answer(openapi_document())
 
     def routes(self) -> list[BaseRoute]:
+        from clicklake.web.reports import report_routes  # it imports this module
+
         return [
+            *report_routes(self),
             Route("/api/openapi.json", self.openapi, methods=["GET"]),
             Route("/api/query", self.guarded(self.query, "stats"), methods=["POST"]),
             Route("/api/funnel", self.guarded(self.funnel, "stats"), methods=["POST"]),
