@@ -58,34 +58,29 @@ def build_sql(query: PathQuery) -> str:
     where e.{where_sites} and e.event_type = 'page_view' and e.page_path is not null
       and e.event_dt between {day(start)} and {day(end + timedelta(days=2))}
 )""",
-        """steps as (
-    select *, row_number() over (partition by session_id order by ts, event_id) as n
-    from (
-        select *, lag(page_path) over (partition by session_id order by ts, event_id) as before from pv
-    )
-    where before is null or before <> page_path
+        """raw as (
+    select session_id, any_value(visitor_id) as visitor_id, list(page_path order by ts, event_id) as pages
+    from pv group by session_id
 )""",
-        """seq as (
-    select session_id, visitor_id, page_path, n,
-        lag(page_path, 1, '(entrance)') over (partition by session_id order by n) as previous,
-        lead(page_path, 1, '(exit)') over (partition by session_id order by n) as next
-    from steps
-)""",
-        f"""journeys as (
-    select session_id, any_value(visitor_id) as visitor_id, list(page_path order by n) as journey
-    from steps where n <= {query.steps} group by session_id
+        # one list of pages per visit, a reload dropped; no window, no sort per row
+        """visits as (
+    select session_id, visitor_id, [p for p, i in pages if i = 1 or p <> pages[i - 1]] as pages from raw
 )""",
     ]
     selects = [
-        """select 'journey' as kind, null::varchar as page, journey, count(*) as visits,
+        f"""select 'journey' as kind, null::varchar as page, pages[1:{query.steps}] as journey, count(*) as visits,
         count(distinct visitor_id) as visitors,
-        round(100.0 * count(*) / (select count(*) from journeys), 1) as share
-    from journeys group by journey"""
+        round(100.0 * count(*) / (select count(*) from visits), 1) as share
+    from visits group by journey"""
     ]
     if query.page is not None:
+        page = literal(query.page)
         parts.append(
             f"""at_page as (
-    select * from seq where page_path = {literal(query.page)}
+    select session_id, visitor_id, coalesce(pages[i + 1], '(exit)') as next,
+        coalesce(pages[i - 1], '(entrance)') as previous
+    from (select *, unnest(range(1, len(pages) + 1)) as i from visits where list_contains(pages, {page}))
+    where pages[i] = {page}
 )"""
         )
         for kind in ("next", "previous"):
