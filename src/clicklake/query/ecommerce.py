@@ -51,7 +51,7 @@ select cast(d.day as date) as day, coalesce(o.orders, 0) as orders,
 from generate_series({day(start)}, {day(end)}, interval 1 day) as d(day)
 left join o on o.day = cast(d.day as date)
 order by 1"""
-    return f"""with e as (
+    return f"""with e as materialized (
     select event_type, product_id, product_name, visitor_id, order_id, order_items
     from silver.events
     where {where}

@@ -63,7 +63,7 @@ def build_sql(query: PathQuery) -> str:
     from pv group by session_id
 )""",
         # one list of pages per visit, a reload dropped; no window, no sort per row
-        """visits as (
+        """visits as materialized (
     select session_id, visitor_id, [p for p, i in pages if i = 1 or p <> pages[i - 1]] as pages from raw
 )""",
     ]
