@@ -105,3 +105,10 @@ def test_the_reports_are_in_the_openapi_document(world: World) -> None:
     schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert schema["properties"]["model"] == {"enum": ["first", "last"], "default": "last"}
     assert set(schema["required"]) == {"site_ids", "date_range"} and schema["additionalProperties"] is False
+
+
+def test_a_hostile_page_finds_no_foreign_row(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    for page in ("/a') or site_id <> ('x", "' union all select site_id from silver.events --"):
+        r = ask(viewer, "paths", {"site_ids": [world.sites["a"]], "date_range": RANGE, "page": page})
+        assert r.status_code == 200, r.text
+        assert [x["journey"] for x in r.json()["results"]] == [["/a"]]  # journeys only: no visit viewed it
