@@ -10,7 +10,8 @@
 2. The overview of the largest site, as a dashboard asks it: the KPIs (visitors, visits,
    page views, bounce rate, visit duration) over the 30 days with the previous period,
    and the daily series of visitors and page views: three `POST /api/query` SQL
-   statements. And the reports: the shop funnel and the experiments.
+   statements. And the reports: the shop funnel, the experiments, retention, paths,
+   attribution, affiliate revenue, e-commerce and restaurant menus.
 3. Each is timed 20 times (after one warm-up), p50 and p95: in-process (the sandbox's
    `run`: views, limits, the query) and over HTTP (`clicklake web` on loopback, a bearer
    token), beside the same SQL in plain DuckDB over one Parquet file per table of the
@@ -48,6 +49,7 @@ from clicklake.query import experiments, funnels, stats
 from clicklake.query.sandbox import Limits, Sandbox
 from clicklake.transform import Transformer
 from clicklake.web.accounts import Accounts
+from clicklake.web.reports import REPORTS
 
 try:  # run as a script, bench/ is on sys.path; imported as `bench.stats`, it is a package
     from transform import START, generate, load, loadavg
@@ -55,6 +57,8 @@ except ImportError:  # pragma: no cover (`transform` may be another package then
     from bench.transform import START, generate, load, loadavg  # type: ignore[no-redef]
 
 RUNS = 20
+#: The tables the timed queries read.
+TABLES = (("silver", "events"), ("silver", "sessions"), ("gold", "fact_orders"), ("gold", "fact_affiliate_clicks"))
 SITE = "site-0"
 DAYS = 30
 SPREAD = f"""UPDATE bronze SET site_id = CASE WHEN hash(user.visitor_id) % 2 = 0 THEN '{SITE}'
@@ -88,6 +92,18 @@ def queries() -> dict[str, tuple[str, str]]:
             "/api/experiment",
             msgspec.json.encode({"site_ids": [SITE], "date_range": span}).decode(),
         ),
+        **{
+            f"report: {name}": (path, msgspec.json.encode({"site_ids": [SITE], "date_range": span, **extra}).decode())
+            for name, path, extra in (
+                ("weekly retention", "/api/retention", {"interval": "week", "periods": 4}),
+                ("paths of /", "/api/paths", {"page": "/"}),
+                ("first-touch attribution", "/api/attribution", {"model": "first"}),
+                ("affiliates by link per day", "/api/affiliates", {"interval": "day"}),
+                ("top products", "/api/ecommerce", {}),
+                ("revenue per day", "/api/ecommerce", {"view": "revenue"}),
+                ("QR scans per table", "/api/menus", {"by": "table"}),
+            )
+        },
     }
 
 
@@ -96,7 +112,10 @@ def sql_of(path: str, body: str) -> str:
         return stats.build_sql(stats.parse(body.encode()))
     if path == "/api/funnel":
         return funnels.build_sql(funnels.parse(body.encode()))
-    return experiments.build_sql(experiments.parse(body.encode()))
+    if path == "/api/experiment":
+        return experiments.build_sql(experiments.parse(body.encode()))
+    report = REPORTS[path]
+    return report.build_sql(report.parse(body.encode()))
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float]:
@@ -131,22 +150,22 @@ def main() -> int:
         catalog = open_catalog(data)
         token = _lake(work, data, catalog, n) if not (work / "token").exists() else (work / "token").read_text()
 
-        # the ceiling: each silver table as one Parquet file, plain DuckDB views of the same names
+        # the ceiling: each table read as one Parquet file, plain DuckDB views of the same names
         plain = duckdb.connect(":memory:")
         plain.execute("SET TimeZone = 'UTC'")
-        plain.execute("CREATE SCHEMA silver")
+        plain.execute("CREATE SCHEMA silver; CREATE SCHEMA gold")
         sandbox = Sandbox(catalog, Limits(timeout_s=60, memory_limit="2GB"))
-        for table in ("events", "sessions"):
-            out = work / f"{table}.parquet"
+        for ns, table in TABLES:
+            out = work / f"{ns}.{table}.parquet"
             if out.exists():
-                plain.execute(f"CREATE VIEW silver.{table} AS SELECT * FROM read_parquet('{out}')")
+                plain.execute(f"CREATE VIEW {ns}.{table} AS SELECT * FROM read_parquet('{out}')")
                 continue
             whole = duckdb.connect(":memory:")
-            whole.execute("CREATE SCHEMA silver")
-            register_view(whole, "silver", table, catalog.load_table(("silver", table)))
-            whole.execute(f"COPY (SELECT * FROM silver.{table}) TO '{out}' (FORMAT parquet)")
+            whole.execute(f"CREATE SCHEMA {ns}")
+            register_view(whole, ns, table, catalog.load_table((ns, table)))
+            whole.execute(f"COPY (SELECT * FROM {ns}.{table}) TO '{out}' (FORMAT parquet)")
             whole.close()
-            plain.execute(f"CREATE VIEW silver.{table} AS SELECT * FROM read_parquet('{out}')")
+            plain.execute(f"CREATE VIEW {ns}.{table} AS SELECT * FROM read_parquet('{out}')")
 
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         from conftest import kill_server, start_server

@@ -367,8 +367,10 @@ class Web:
 
     def routes(self) -> list[BaseRoute]:
         from clicklake.web import admin, invitations, oidc, shares
+        from clicklake.web.reports import report_routes  # it imports this module
 
         return [
+            *report_routes(self),
             Route("/api/openapi.json", self.openapi, methods=["GET"]),
             Route("/api/query", self.guarded(self.query, "stats"), methods=["POST"]),
             Route("/api/funnel", self.guarded(self.funnel, "stats"), methods=["POST"]),

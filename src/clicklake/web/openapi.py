@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from clicklake import __version__
+from clicklake.query import affiliates, attribution, ecommerce, menus, paths, retention
 from clicklake.query.periods import COMPARES, SHORTHANDS
 from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS, PROPERTY_PREFIX
 from clicklake.web import openapi_access
@@ -15,6 +18,35 @@ _SITES_AND_DATES: dict[str, Any] = {
     "site_ids": {"type": "array", "items": {"type": "string"}},
     "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
 }
+
+
+#: The reports of web/reports.py: path → (request struct, summary).
+_REPORTS: dict[str, tuple[type[Any], str]] = {
+    "/api/retention": (retention.RetentionQuery, "Retention cohorts by first-visit day or week"),
+    "/api/paths": (paths.PathQuery, "Next and previous pages of a page, and the top journeys"),
+    "/api/attribution": (attribution.AttributionQuery, "Conversions by first- or last-touch source"),
+    "/api/affiliates": (affiliates.AffiliateQuery, "Affiliate clicks and payout by link, target or campaign"),
+    "/api/ecommerce": (ecommerce.EcommerceQuery, "Top products, or revenue, orders and AOV per day"),
+    "/api/menus": (menus.MenuQuery, "QR scans per restaurant, table, link or hour"),
+}
+
+
+def _reports(security: list[dict[str, list[str]]], errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reports' paths and their request schemas (made from the query modules' structs)."""
+    structs = [struct for struct, _ in _REPORTS.values()]
+    refs, components = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
+    operations: dict[str, Any] = {
+        path: {
+            "post": {
+                "summary": f"{summary} (scope stats); see docs/metrics.md",
+                "security": security,
+                "requestBody": _json(ref),
+                "responses": {"200": {"description": "rows, the SQL that made them, freshness"}} | errors,
+            }
+        }
+        for (path, (_, summary)), ref in zip(_REPORTS.items(), refs, strict=True)
+    }
+    return operations, components
 
 
 def _error() -> dict[str, Any]:
@@ -84,6 +116,7 @@ def openapi_document() -> dict[str, Any]:
         },
     }
     security: list[dict[str, list[str]]] = [{"session": []}, {"bearer": []}]
+    reports, report_schemas = _reports(security, errors)
     return {
         "openapi": "3.1.0",
         "info": {"title": "clicklake API", "version": __version__},
@@ -97,6 +130,7 @@ def openapi_document() -> dict[str, Any]:
                 "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
                 "StatsQuery": stats_query,
                 **openapi_access.schemas(),
+                **report_schemas,
             },
         },
         "paths": {
@@ -162,6 +196,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "per variant: visits, conversions, interval"}, **errors},
                 }
             },
+            **reports,
             "/api/sql": {
                 "post": {
                     "summary": "One SELECT over the caller's sites, sandboxed (scope sql)",
