@@ -2,7 +2,9 @@
 
 The HTTP server runs in the asyncio loop; the loader runs in a thread beside
 it (its work is Parquet writes and DuckDB parses, which release the GIL);
-later stages (transform scheduler, realtime) join the same way. SIGINT or
+the realtime stage reads the stream tail in a thread of its own (`start`,
+`stop`) and the web routes read its windows directly (`web.live.InProcess`);
+the transform and maintenance run as periodic tasks. SIGINT or
 SIGTERM sets one stop event: the server stops accepting and in-flight
 requests finish, then the loader loads what the stream holds, commits, and
 the process exits 0.
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
     from clicklake.collect.metadata import Metadata
     from clicklake.load import Loader
+    from clicklake.realtime import Realtime
+    from clicklake.web.app import Web
 
 log = logging.getLogger("clicklake.up")
 
@@ -134,6 +138,7 @@ async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -
 async def run(settings: Settings, *, demo: bool = False) -> None:
     """Serve until SIGINT or SIGTERM, then stop cleanly; with `demo`, send demo traffic to the server too."""
     from clicklake.load import loader_from_settings, stream_from_settings
+    from clicklake.realtime import realtime_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sock = _listen(settings.server.host, settings.server.port)
@@ -145,10 +150,11 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
     metadata = Metadata.open(settings)
     try:
         loader = loader_from_settings(settings, stream)
+        realtime = realtime_from_settings(settings, stream)
         try:
             app = create_app(settings, stream=stream, metadata=metadata)
-            _add_web(settings, metadata, app)
-            await _serve(settings, sock, loader, metadata, app, demo=demo)
+            web = _add_web(settings, metadata, app, realtime)
+            await _serve(settings, sock, loader, metadata, app, web, realtime, demo=demo)
         finally:
             loader.close()
     finally:
@@ -156,11 +162,15 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
         stream.close()
 
 
-def _add_web(settings: Settings, metadata: Metadata, app: Starlette) -> None:
-    """The web stage's routes on the same port; on a new data dir, a first admin whose login is printed once."""
+def _add_web(settings: Settings, metadata: Metadata, app: Starlette, realtime: Realtime) -> Web:
+    """The web stage's routes on the same port, reading the live figures of this process's realtime stage;
+    on a new data dir, a first admin whose login is printed once."""
     from clicklake.web.app import web_from_settings
+    from clicklake.web.live import InProcess
 
     web = web_from_settings(settings, metadata)
+    if not settings.realtime.url:
+        web.live = InProcess(realtime)
     app.router.routes.extend(web.routes())
     if not web.accounts.users():
         user, password = web.accounts.create_user("admin@localhost", admin=True)
@@ -168,10 +178,19 @@ def _add_web(settings: Settings, metadata: Metadata, app: Starlette) -> None:
             f"First login: {user.email} / {password}  (shown once; `clicklake users reset-password` sets a new one)",
             flush=True,
         )
+    return web
 
 
 async def _serve(
-    settings: Settings, sock: socket.socket, loader: Loader, metadata: Metadata, app: Starlette, *, demo: bool = False
+    settings: Settings,
+    sock: socket.socket,
+    loader: Loader,
+    metadata: Metadata,
+    app: Starlette,
+    web: Web,
+    realtime: Realtime,
+    *,
+    demo: bool = False,
 ) -> None:
     config = uvicorn.Config(app, host=settings.server.host, port=settings.server.port, **uvicorn_options(settings))
     server = _Server(config)
@@ -181,6 +200,7 @@ async def _serve(
         loop.add_signal_handler(sig, stop.set)
 
     loader_stop = threading.Event()
+    realtime.start()
     loading = asyncio.create_task(asyncio.to_thread(loader.run_supervised, loader_stop), name="loader")
     maintaining = asyncio.create_task(_maintain_periodically(settings, loader, metadata), name="maintenance")
     transforming = asyncio.create_task(_transform_periodically(settings, app), name="transform")
@@ -203,8 +223,10 @@ async def _serve(
         transforming.cancel()
         demo_stop.set()
         await asyncio.gather(demoing, return_exceptions=True)
+        web.closing.set()  # open live event streams end, so the server need not wait for them
         server.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
         loader_stop.set()
         await loading
+        await asyncio.to_thread(realtime.stop)
     log.info("stopped: %d events loaded in this run", loader.stats.events)

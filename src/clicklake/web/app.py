@@ -8,6 +8,7 @@ Every refusal is a 4xx with `{"error": reason}`.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,6 +28,7 @@ from clicklake.errors import ClicklakeError
 from clicklake.query import experiments, funnels, stats
 from clicklake.query.engine import format_result
 from clicklake.query.sandbox import Limits, Sandbox, SandboxError
+from clicklake.web import live
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal
 from clicklake.web.openapi import openapi_document
 from clicklake.web.throttle import LoginThrottle
@@ -99,6 +101,9 @@ class Web:
         self.throttle = LoginThrottle()  # per e-mail: guessing one account's password
         self.ip_throttle = LoginThrottle(max_failures=50)  # per address: trying many accounts
         self.proxies = settings.collect.proxy_networks()
+        #: Where `/api/live` reads its figures (`clicklake up` sets the realtime stage of its process).
+        self.live: live.LiveSource | None = live.Remote(settings.realtime.url) if settings.realtime.url else None
+        self.closing = asyncio.Event()  # set on shutdown: open event streams end
 
     # -- who asks -----------------------------------------------------------------
 
@@ -301,6 +306,7 @@ class Web:
             Route("/logout", self.guarded(self.logout), methods=["POST"]),
             Route("/api/me", self.guarded(self.me), methods=["GET"]),
             Route("/api/sql", self.guarded(self.sql, "sql"), methods=["POST"]),
+            *live.routes(self),
         ]
 
 
