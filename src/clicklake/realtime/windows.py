@@ -8,8 +8,10 @@ batch sizes they arrive in.
   set of visitor ids (no sketch: at a single site's scale a set of a few thousand ids a
   minute is small, and exact counts reconcile with the lake), page views per page path,
   visitors per source and per country, and orders (order id → revenue).
-- Hour buckets, kept for `HOURS` hours: events and page views, and the event ids seen, so
-  a repeated event id (a client retry) counts once, as `silver.events` keeps it once.
+- Hour buckets, kept for `HOURS` hours: events, page views, the exact set of visitors, and
+  the event ids seen, so a repeated event id (a client retry) counts once, as
+  `silver.events` keeps it once. An hour's figures are whole when every record of it was
+  appended to the stream after `rebuilt_from` (the start minus `realtime.rebuild_minutes`).
 - Rejections per minute (and how many of them were refused for want of consent), for the
   alert rules; a rejection with no site is counted under `None`.
 """
@@ -112,12 +114,13 @@ class _Minute:
 
 
 class _Hour:
-    __slots__ = ("event_ids", "events", "pageviews")
+    __slots__ = ("event_ids", "events", "pageviews", "visitors")
 
     def __init__(self) -> None:
         self.events = 0
         self.pageviews = 0
         self.event_ids: set[str] = set()
+        self.visitors: set[str] = set()
 
 
 class _Site:
@@ -135,7 +138,7 @@ class Windows:
         self._sites: dict[str, _Site] = {}
         # minute → site (None: unknown) → [rejected, consent_denied]
         self._rejected: dict[int, dict[str | None, list[int]]] = {}
-        #: Epoch ms from which the windows hold every record of the stream (set by the stage).
+        #: Epoch ms of append time from which the windows hold every record of the stream (set by the stage).
         self.complete_from = 0
 
     def add(self, event: LiveEvent, now_ms: int) -> bool:
@@ -156,6 +159,8 @@ class Windows:
             page_view = event.event_type == "page_view"
             hour.events += 1
             hour.pageviews += page_view
+            if event.user.visitor_id:
+                hour.visitors.add(event.user.visitor_id)
             site.version += 1
             minute_key = event.ts - event.ts % MS_PER_MINUTE
             if minute_key < now_ms - now_ms % MS_PER_MINUTE - (MINUTES - 1) * MS_PER_MINUTE:
@@ -265,7 +270,7 @@ class Windows:
                     "hour": _iso(k),
                     "events": h.events,
                     "pageviews": h.pageviews,
-                    "complete": k >= self.complete_from,
+                    "visitors": len(h.visitors),
                 }
                 for k, h in sorted(site.hours.items())
             ]
@@ -289,6 +294,7 @@ class Windows:
             "revenue_minor": sum(r for r, _ in orders.values()),
             "currencies": currencies,
             "hours": hours,
+            "rebuilt_from": _iso(self.complete_from),
         }
 
 
