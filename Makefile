@@ -87,6 +87,7 @@ bench: $(VENV)/.synced sdk ## benchmarks, each beside its baseline from the same
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sdk_size.py
 	$(BIN)/python bench/query_startup.py
+	$(BIN)/python bench/live.py
 
 docs: $(VENV)/.synced ## regenerate docs/schema/v1.json and the generated parts of docs/
 	$(BIN)/python -m clicklake._docs
