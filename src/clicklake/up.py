@@ -127,6 +127,29 @@ async def _transform_periodically(settings: Settings, app: Starlette) -> None:
                 log.info("transform: %d event days rebuilt in %.1f s", len(report.days), report.seconds)
 
 
+async def _alert_periodically(
+    settings: Settings, metadata: Metadata, app: Starlette, loader: Loader, realtime: Realtime
+) -> None:
+    """Every `alerts.interval_s`: evaluate the alert rules with every source of this process."""
+    from clicklake.alerts import Evaluator, Rules, Sources
+    from clicklake.lake.catalog import open_catalog
+
+    if settings.alerts.interval_s <= 0:
+        return
+    sources = Sources(
+        metadata=metadata,
+        data_dir=settings.data_dir,
+        stream=loader.stream,
+        catalog=lambda: open_catalog(settings.data_dir, settings.catalog_uri),
+        windows=realtime.windows,
+        registry=app.state.metrics.registry,
+        loader_failures=lambda: loader.stats.failures,
+    )
+    rules = await asyncio.to_thread(Rules, metadata)
+    await asyncio.sleep(min(settings.alerts.interval_s, 5.0))  # the stages start first
+    await Evaluator(rules, sources, settings.alerts).run(settings.alerts.interval_s)
+
+
 async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -> None:
     """Demo traffic (`clicklake.demo`) in a thread of its own, once the server answers."""
     from clicklake import demo
@@ -204,6 +227,7 @@ async def _serve(
     loading = asyncio.create_task(asyncio.to_thread(loader.run_supervised, loader_stop), name="loader")
     maintaining = asyncio.create_task(_maintain_periodically(settings, loader, metadata), name="maintenance")
     transforming = asyncio.create_task(_transform_periodically(settings, app), name="transform")
+    alerting = asyncio.create_task(_alert_periodically(settings, metadata, app, loader, realtime), name="alerts")
     serving = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     announcing = asyncio.create_task(_announce(server, settings), name="announce")
     demo_stop = threading.Event()  # the demo stops before the server, so that no request of it is cut off
@@ -221,6 +245,7 @@ async def _serve(
         announcing.cancel()
         maintaining.cancel()
         transforming.cancel()
+        alerting.cancel()
         demo_stop.set()
         await asyncio.gather(demoing, return_exceptions=True)
         web.closing.set()  # open live event streams end, so the server need not wait for them

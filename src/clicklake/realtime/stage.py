@@ -101,7 +101,7 @@ class Realtime:
             if not batch:
                 continue
             for record in batch:
-                self._count(record.payload, now)
+                self._count(record.payload, now, record.append_ts)
             self._next[p] = batch[-1].offset + 1
             read += len(batch)
         if read:
@@ -110,13 +110,13 @@ class Realtime:
                 self.changed.notify_all()
         return read
 
-    def _count(self, payload: bytes, now_ms: int) -> None:
+    def _count(self, payload: bytes, now_ms: int, append_ts: int) -> None:
         try:
             item = decoder.decode(payload)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return  # another record version: the loader quarantines it with the reason
         if isinstance(item, LiveEvent):
-            self.windows.add(item, now_ms)
+            self.windows.add(item, now_ms, append_ts)
         elif isinstance(item, LiveRejection):
             self.windows.reject(item.site_id, item.reason.endswith(CONSENT_DROPPED), now_ms)
 

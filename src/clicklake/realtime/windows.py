@@ -128,6 +128,7 @@ class _Site:
         self.minutes: dict[int, _Minute] = {}
         self.hours: dict[int, _Hour] = {}
         self.version = 0
+        self.last_append = 0  # newest stream append time (epoch ms) of an event of the site
 
 
 class Windows:
@@ -141,15 +142,16 @@ class Windows:
         #: Epoch ms of append time from which the windows hold every record of the stream (set by the stage).
         self.complete_from = 0
 
-    def add(self, event: LiveEvent, now_ms: int) -> bool:
-        """Count one event; False when it is a repeat or older than every window."""
-        hour_key = event.ts - event.ts % MS_PER_HOUR
-        if hour_key < now_ms - now_ms % MS_PER_HOUR - (HOURS - 1) * MS_PER_HOUR:
-            return False
+    def add(self, event: LiveEvent, now_ms: int, append_ts: int = 0) -> bool:
+        """Count one event appended at `append_ts`; False when it is a repeat or older than every window."""
         with self._lock:
             site = self._sites.get(event.site_id)
             if site is None:
                 site = self._sites[event.site_id] = _Site()
+            site.last_append = max(site.last_append, append_ts)
+            hour_key = event.ts - event.ts % MS_PER_HOUR
+            if hour_key < now_ms - now_ms % MS_PER_HOUR - (HOURS - 1) * MS_PER_HOUR:
+                return False
             hour = site.hours.get(hour_key)
             if hour is None:
                 hour = site.hours[hour_key] = _Hour()
@@ -223,6 +225,12 @@ class Windows:
                     before = out.get(site_id, (0, 0))
                     out[site_id] = (before[0] + rejected, before[1] + denied)
         return out
+
+    def last_append(self, site_id: str) -> int | None:
+        """When the newest event of the site read so far was appended to the stream (epoch ms), if any."""
+        with self._lock:
+            site = self._sites.get(site_id)
+            return site.last_append if site is not None and site.last_append else None
 
     def events_since(self, site_id: str, since_ms: int) -> int:
         """Events of the site whose minute ends after `since_ms` (0 when the site sent none)."""
