@@ -177,12 +177,26 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
         try:
             app = create_app(settings, stream=stream, metadata=metadata)
             web = _add_web(settings, metadata, app, realtime)
+            _add_metrics(settings, app, loader, realtime)
             await _serve(settings, sock, loader, metadata, app, web, realtime, demo=demo)
         finally:
             loader.close()
     finally:
         metadata.close()
         stream.close()
+
+
+def _add_metrics(settings: Settings, app: Starlette, loader: Loader, realtime: Realtime) -> None:
+    """Stream lag per consumer group, table freshness and per-stage records on `/metrics`."""
+    from clicklake.alerts.metrics import PipelineCollector
+    from clicklake.lake.catalog import open_catalog
+
+    def stage_records() -> dict[str, int]:
+        stats = loader.stats
+        return {"loader": stats.events, "quarantine": stats.quarantined, "realtime": realtime.records_read}
+
+    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    app.state.metrics.registry.register(PipelineCollector(loader.stream, lambda: catalog, stage_records))
 
 
 def _add_web(settings: Settings, metadata: Metadata, app: Starlette, realtime: Realtime) -> Web:

@@ -93,3 +93,31 @@ def test_live_refuses_a_foreign_site_and_a_missing_login(server: tuple[str, str,
         assert r.status_code == 403 and site in r.json()["error"]
         r = client.get("/api/live", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 400
+
+
+def test_metrics_show_lag_per_group_table_freshness_and_stage_records(server: tuple[str, str, str, Path]) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    base, key, _, _ = server
+    with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
+        assert client.post("/v1/events", json=_events(3), headers={"X-Write-Key": key}).status_code == 200
+        deadline = time.monotonic() + 20
+        while True:
+            samples = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(client.get("/metrics").text)
+                for s in family.samples
+            }
+            loaded = samples.get(("clicklake_stage_records_total", (("stage", "loader"),)), 0)
+            committed = ("clicklake_table_last_commit_timestamp_seconds", (("table", "bronze.events"),))
+            if (loaded >= 3 and committed in samples) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert loaded >= 3
+    assert samples[("clicklake_stage_records_total", (("stage", "realtime"),))] >= 3
+    for group in ("loader", "realtime"):
+        assert ("clicklake_stream_lag_records", (("group", group),)) in samples
+        assert ("clicklake_stream_lag_seconds", (("group", group),)) in samples
+    assert abs(samples[committed] - time.time()) < 600
+    newest = samples[("clicklake_table_newest_event_timestamp_seconds", (("table", "bronze.events"),))]
+    assert abs(newest - time.time()) < 600

@@ -218,14 +218,15 @@ def _freshness(rule: Rule, src: Sources, now_ms: int) -> Reading:
         return Reading("", None, None, "no lake in this process")
     from pyiceberg.exceptions import NoSuchTableError
 
+    from clicklake.alerts.metrics import event_seconds
     from clicklake.lake.bounds import upper_bound
 
     try:
-        newest = upper_bound(src.catalog().load_table("silver.events"), "ts")
+        newest = event_seconds(upper_bound(src.catalog().load_table("silver.events"), "ts"), "ts")
     except NoSuchTableError:
         newest = None
     if newest is None:
         return Reading("", None, None, "gold holds no event yet")
-    age_min = (now_ms / 1000 - newest.timestamp()) / 60
+    age_min = (now_ms / 1000 - newest) / 60
     limit = _minutes(rule) if rule.minutes is not None else 120
     return Reading("", age_min > limit, age_min, f"the newest event in gold is {age_min:.0f} minutes old")
