@@ -196,7 +196,10 @@ def _add_metrics(settings: Settings, app: Starlette, loader: Loader, realtime: R
         return {"loader": stats.events, "quarantine": stats.quarantined, "realtime": realtime.records_read}
 
     catalog = open_catalog(settings.data_dir, settings.catalog_uri)
-    app.state.metrics.registry.register(PipelineCollector(loader.stream, lambda: catalog, stage_records))
+    collector = PipelineCollector(
+        loader.stream, lambda: catalog, stage_records, lambda: loader.stats.failures, realtime.windows
+    )
+    app.state.metrics.registry.register(collector)
 
 
 def _add_web(settings: Settings, metadata: Metadata, app: Starlette, realtime: Realtime) -> Web:

@@ -98,7 +98,7 @@ def test_live_refuses_a_foreign_site_and_a_missing_login(server: tuple[str, str,
 def test_metrics_show_lag_per_group_table_freshness_and_stage_records(server: tuple[str, str, str, Path]) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    base, key, _, _ = server
+    base, key, site, _ = server
     with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
         assert client.post("/v1/events", json=_events(3), headers={"X-Write-Key": key}).status_code == 200
         deadline = time.monotonic() + 20
@@ -121,3 +121,6 @@ def test_metrics_show_lag_per_group_table_freshness_and_stage_records(server: tu
     assert abs(samples[committed] - time.time()) < 600
     newest = samples[("clicklake_table_newest_event_timestamp_seconds", (("table", "bronze.events"),))]
     assert abs(newest - time.time()) < 600
+    assert samples[("clicklake_site_events_total", (("site", site),))] >= 3
+    assert abs(samples[("clicklake_site_last_event_timestamp_seconds", (("site", site),))] - time.time()) < 600
+    assert samples[("clicklake_loader_failures_total", ())] == 0

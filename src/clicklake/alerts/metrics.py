@@ -8,7 +8,11 @@
   (from the manifests' column bounds); now minus it is the table's freshness;
 - `clicklake_stage_records_total{stage}`: records through each stage of this process: `loader`
   (events into bronze), `quarantine`, `realtime` (stream records counted live). The collector's
-  own is `clicklake_events_total{outcome}`.
+  own is `clicklake_events_total{outcome}`;
+- `clicklake_loader_failures_total`: loader runs that failed and were restarted;
+- `clicklake_site_events_total{site}` and `clicklake_site_last_event_timestamp_seconds{site}`:
+  per site, the events the realtime stage counted since it started, and when the newest was
+  appended to the stream.
 
 The lake is read at most every `LAKE_EVERY_S` seconds; a scrape between reads repeats the last.
 """
@@ -28,6 +32,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
+    from clicklake.realtime import Windows
     from clicklake.stream import Stream
 
 log = logging.getLogger(__name__)
@@ -51,10 +56,14 @@ class PipelineCollector(Collector):
         stream: Stream,
         catalog: Callable[[], Catalog],
         stage_records: Callable[[], dict[str, int]],
+        loader_failures: Callable[[], int],
+        windows: Windows | None = None,
     ) -> None:
         self.stream = stream
         self.catalog = catalog
         self.stage_records = stage_records
+        self.loader_failures = loader_failures
+        self.windows = windows
         self._lake: list[tuple[str, float | None, float | None]] = []
         self._lake_at = -LAKE_EVERY_S
         self._lock = threading.Lock()
@@ -79,6 +88,24 @@ class PipelineCollector(Collector):
         for stage, n in sorted(self.stage_records().items()):
             stages.add_metric([stage], n)
         yield stages
+        yield CounterMetricFamily(
+            "clicklake_loader_failures", "Loader runs that failed and were restarted", value=self.loader_failures()
+        )
+        if self.windows is not None:
+            events = CounterMetricFamily(
+                "clicklake_site_events", "Events of each site counted by the realtime stage", labels=["site"]
+            )
+            last = GaugeMetricFamily(
+                "clicklake_site_last_event_timestamp_seconds",
+                "When each site's newest event was appended to the stream (Unix time)",
+                labels=["site"],
+            )
+            for site, (counted, appended) in sorted(self.windows.site_counters().items()):
+                events.add_metric([site], counted)
+                if appended:
+                    last.add_metric([site], appended / 1000)
+            yield events
+            yield last
         committed = GaugeMetricFamily(
             "clicklake_table_last_commit_timestamp_seconds",
             "When the table was last written (Unix time)",

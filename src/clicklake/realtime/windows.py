@@ -129,6 +129,7 @@ class _Site:
         self.hours: dict[int, _Hour] = {}
         self.version = 0
         self.last_append = 0  # newest stream append time (epoch ms) of an event of the site
+        self.counted = 0  # events counted since the stage started (repeats not counted)
 
 
 class Windows:
@@ -158,6 +159,7 @@ class Windows:
             if event.event_id in hour.event_ids:
                 return False
             hour.event_ids.add(event.event_id)
+            site.counted += 1
             page_view = event.event_type == "page_view"
             hour.events += 1
             hour.pageviews += page_view
@@ -225,6 +227,11 @@ class Windows:
                     before = out.get(site_id, (0, 0))
                     out[site_id] = (before[0] + rejected, before[1] + denied)
         return out
+
+    def site_counters(self) -> dict[str, tuple[int, int]]:
+        """Per site: events counted since the stage started, and the newest event's append time (epoch ms)."""
+        with self._lock:
+            return {k: (s.counted, s.last_append) for k, s in self._sites.items()}
 
     def last_append(self, site_id: str) -> int | None:
         """When the newest event of the site read so far was appended to the stream (epoch ms), if any."""
