@@ -197,7 +197,12 @@ def _add_metrics(settings: Settings, app: Starlette, loader: Loader, realtime: R
 
     catalog = open_catalog(settings.data_dir, settings.catalog_uri)
     collector = PipelineCollector(
-        loader.stream, lambda: catalog, stage_records, lambda: loader.stats.failures, realtime.windows
+        loader.stream,
+        lambda: catalog,
+        stage_records,
+        lambda: loader.stats.failures,
+        realtime.windows,
+        settings.data_dir,
     )
     app.state.metrics.registry.register(collector)
 

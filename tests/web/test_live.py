@@ -124,3 +124,4 @@ def test_metrics_show_lag_per_group_table_freshness_and_stage_records(server: tu
     assert samples[("clicklake_site_events_total", (("site", site),))] >= 3
     assert abs(samples[("clicklake_site_last_event_timestamp_seconds", (("site", site),))] - time.time()) < 600
     assert samples[("clicklake_loader_failures_total", ())] == 0
+    assert 0 < samples[("clicklake_data_free_bytes", ())] <= samples[("clicklake_data_size_bytes", ())]

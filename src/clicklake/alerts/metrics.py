@@ -10,6 +10,8 @@
   (events into bronze), `quarantine`, `realtime` (stream records counted live). The collector's
   own is `clicklake_events_total{outcome}`;
 - `clicklake_loader_failures_total`: loader runs that failed and were restarted;
+- `clicklake_data_free_bytes`, `clicklake_data_size_bytes`: the free and total bytes of the
+  data directory's file system;
 - `clicklake_site_events_total{site}` and `clicklake_site_last_event_timestamp_seconds{site}`:
   per site, the events the realtime stage counted since it started, and when the newest was
   appended to the stream.
@@ -20,10 +22,12 @@ The lake is read at most every `LAKE_EVERY_S` seconds; a scrape between reads re
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -58,7 +62,9 @@ class PipelineCollector(Collector):
         stage_records: Callable[[], dict[str, int]],
         loader_failures: Callable[[], int],
         windows: Windows | None = None,
+        data_dir: Path | None = None,
     ) -> None:
+        self.data_dir = data_dir
         self.stream = stream
         self.catalog = catalog
         self.stage_records = stage_records
@@ -91,6 +97,10 @@ class PipelineCollector(Collector):
         yield CounterMetricFamily(
             "clicklake_loader_failures", "Loader runs that failed and were restarted", value=self.loader_failures()
         )
+        if self.data_dir is not None:
+            usage = shutil.disk_usage(self.data_dir)
+            yield GaugeMetricFamily("clicklake_data_free_bytes", "Free bytes on the data directory's disk", usage.free)
+            yield GaugeMetricFamily("clicklake_data_size_bytes", "Size of the data directory's disk", usage.total)
         if self.windows is not None:
             events = CounterMetricFamily(
                 "clicklake_site_events", "Events of each site counted by the realtime stage", labels=["site"]

@@ -143,5 +143,22 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "rows, truncated, freshness"}, **errors},
                 }
             },
+            "/api/live": {
+                "get": {
+                    "summary": "Live figures of one site (scope stats): JSON, or Server-Sent Events with "
+                    "Accept: text/event-stream; see docs/live.md",
+                    "security": security,
+                    "parameters": [{"name": "site", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "current visitors, events and page views per minute, top pages, "
+                            "sources and countries, conversions and revenue",
+                            "content": {"application/json": {}, "text/event-stream": {}},
+                        },
+                        "503": {"description": "no realtime stage to ask"},
+                        **errors,
+                    },
+                }
+            },
         },
     }
