@@ -170,10 +170,13 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
 
     enrich.preload()  # the user-agent rules and the country database, before the first request
     stream = stream_from_settings(settings)
+    # the realtime stage reads through a handle of its own: its frequent reads of the tail
+    # never wait for the lock of the handle the collector appends through
+    live_stream = stream_from_settings(settings)
     metadata = Metadata.open(settings)
     try:
         loader = loader_from_settings(settings, stream)
-        realtime = realtime_from_settings(settings, stream)
+        realtime = realtime_from_settings(settings, live_stream)
         try:
             app = create_app(settings, stream=stream, metadata=metadata)
             web = _add_web(settings, metadata, app, realtime)
@@ -183,6 +186,7 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
             loader.close()
     finally:
         metadata.close()
+        live_stream.close()
         stream.close()
 
 

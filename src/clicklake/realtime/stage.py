@@ -42,7 +42,7 @@ class Realtime:
         *,
         rebuild_minutes: float = 30.0,
         read_records: int = 5_000,
-        idle_wait: float = 0.02,
+        idle_wait: float = 0.05,
         commit_interval_s: float = 1.0,
     ) -> None:
         self.stream = stream
