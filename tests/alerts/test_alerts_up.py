@@ -124,3 +124,37 @@ def test_a_bad_rule_is_refused_with_a_reason(clicklake: Callable[..., Any]) -> N
         "alerts", "create", "--kind", "no_events", "--site", "nope", "--channel", "webhook", "--target", "http://x"
     )
     assert out.returncode == 2 and "no site 'nope'" in out.stderr
+
+
+def _purchase(order: str, currency: str) -> dict[str, Any]:
+    return {
+        "event_type": "purchase",
+        "event_id": str(uuid.uuid4()),
+        "ts": datetime.now(UTC).isoformat(),
+        "user": {"consent": {"analytics": True}, "anonymous_id": "buyer"},
+        "order": {"order_id": order, "revenue_minor": 1000, "currency": currency},
+    }
+
+
+def test_a_failed_data_quality_check_fires_once(
+    clicklake: Callable[..., Any], clicklake_up: Callable[..., tuple[Any, str]]
+) -> None:
+    with http_receiver() as (hook, hooks):
+        site = json.loads(clicklake("sites", "create", "Shop", "--domain", "shop.example", "--format", "json").stdout)
+        out = clicklake("alerts", "create", "--kind", "check_failed", "--channel", "webhook", "--target", hook)
+        assert out.returncode == 0, out.stderr
+        env = {
+            "CLICKLAKE_ALERTS__INTERVAL_S": "0.5",
+            "CLICKLAKE_TRANSFORM__INTERVAL_S": "1",
+            "CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2",
+        }
+        _, base = clicklake_up(env=env)
+        headers = {"X-Write-Key": site["write_key"]}
+        with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
+            # one order in USD and one in EUR on the same day: the check one_currency_per_site_day fails
+            r = client.post("/v1/events", json=[_purchase("o1", "USD"), _purchase("o2", "EUR")], headers=headers)
+            assert r.status_code == 200 and r.json()["accepted"] == 2
+        got = hooks.wait(lambda items: len(items) >= 1, timeout=60)
+        assert got[0]["json"]["state"] == "firing" and "one_currency_per_site_day" in got[0]["json"]["summary"]
+        time.sleep(3)  # more transform runs and evaluations, the check still failing: no second notice
+        assert len(hooks.snapshot()) == 1
