@@ -19,6 +19,7 @@ import signal
 import socket
 import threading
 from collections.abc import Generator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -130,24 +131,32 @@ async def _transform_periodically(settings: Settings, app: Starlette) -> None:
 async def _alert_periodically(
     settings: Settings, metadata: Metadata, app: Starlette, loader: Loader, realtime: Realtime
 ) -> None:
-    """Every `alerts.interval_s`: evaluate the alert rules with every source of this process."""
+    """Every `alerts.interval_s`: evaluate the alert rules with every source of this process, and send the
+    scheduled e-mail reports that are due."""
     from clicklake.alerts import Evaluator, Rules, Sources
+    from clicklake.alerts.email_reports import EmailReports, send_due
     from clicklake.lake.catalog import open_catalog
 
-    if settings.alerts.interval_s <= 0:
+    interval = settings.alerts.interval_s
+    if interval <= 0:
         return
+    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
     sources = Sources(
         metadata=metadata,
         data_dir=settings.data_dir,
         stream=loader.stream,
-        catalog=lambda: open_catalog(settings.data_dir, settings.catalog_uri),
+        catalog=lambda: catalog,
         windows=realtime.windows,
         registry=app.state.metrics.registry,
         loader_failures=lambda: loader.stats.failures,
     )
     rules = await asyncio.to_thread(Rules, metadata)
-    await asyncio.sleep(min(settings.alerts.interval_s, 5.0))  # the stages start first
-    await Evaluator(rules, sources, settings.alerts).run(settings.alerts.interval_s)
+    reports = await asyncio.to_thread(EmailReports, metadata)
+
+    def send_reports() -> list[str]:
+        return send_due(reports, lambda: catalog, settings.alerts, datetime.now(UTC).date())
+
+    await Evaluator(rules, sources, settings.alerts).run(interval, after=send_reports)
 
 
 async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -> None:

@@ -55,7 +55,7 @@ def deliver(channel: str, target: str, notice: Notice, settings: AlertSettings) 
     """Send `notice` to `target` by `channel`; raises `DeliveryError` when that fails."""
     try:
         if channel == "email":
-            _email(target, notice, settings)
+            send_email(target, notice.title(), notice.text(), settings)
             return
         body = msgspec.to_builtins(notice) if channel == "webhook" else {"text": notice.text()}
         r = httpx.post(target, json=body, timeout=TIMEOUT_S, trust_env=False)
@@ -65,17 +65,21 @@ def deliver(channel: str, target: str, notice: Notice, settings: AlertSettings) 
         raise DeliveryError(f"could not send the {channel} notice to {target}: {exc}") from exc
 
 
-def _email(to: str, notice: Notice, settings: AlertSettings) -> None:
+def send_email(to: str, subject: str, text: str, settings: AlertSettings) -> None:
+    """One plain-text message through the SMTP server of the `alerts.smtp_*` settings."""
     if not settings.smtp_host:
-        raise DeliveryError("an e-mail alert needs the setting alerts.smtp_host (CLICKLAKE_ALERTS__SMTP_HOST)")
+        raise DeliveryError("e-mail needs the setting alerts.smtp_host (CLICKLAKE_ALERTS__SMTP_HOST)")
     message = EmailMessage()
-    message["Subject"] = notice.title()
+    message["Subject"] = subject
     message["From"] = settings.smtp_from
     message["To"] = to
-    message.set_content(notice.text())
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
-        if settings.smtp_user:
-            smtp.login(settings.smtp_user, settings.smtp_password)
-        smtp.send_message(message)
+    message.set_content(text)
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password)
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"could not send e-mail to {to} through {settings.smtp_host}: {exc}") from exc

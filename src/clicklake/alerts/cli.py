@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import msgspec
 
+from clicklake.alerts.email_reports import EmailReports
 from clicklake.alerts.rules import CHANNELS, KIND_HELP, KINDS, Rules
 from clicklake.config import Settings
 
@@ -54,6 +55,32 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ),
     )
     run.set_defaults(func=_run)
+
+    reports = commands.add_parser(
+        "email-reports",
+        help="scheduled e-mail reports per site (weekly or monthly overview figures with their change)",
+        description=(
+            "A report mails a site's overview figures (visitors, visits, page views, bounce rate, orders, revenue) "
+            "for the last complete ISO week or calendar month, beside the period before, through the alerts.smtp_* "
+            "settings; 'clicklake up' sends each period once, when it is complete."
+        ),
+    )
+    r = reports.add_subparsers(dest="reports_command", metavar="SUBCOMMAND", required=True)
+    r_create = r.add_parser("create", help="mail a site's report to an address every week or month")
+    r_create.add_argument("--site", required=True, help="the site id")
+    r_create.add_argument("--period", required=True, choices=("weekly", "monthly"))
+    r_create.add_argument("--to", required=True, metavar="ADDR", help="the e-mail address")
+    r_create.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    r_create.set_defaults(func=_reports_create)
+    r_list = r.add_parser("list", help="show every scheduled report")
+    r_list.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    r_list.set_defaults(func=_reports_list)
+    r_delete = r.add_parser("delete", help="stop a report")
+    r_delete.add_argument("report_id", metavar="REPORT_ID")
+    r_delete.set_defaults(func=_reports_delete)
+    r_send = r.add_parser("send", help="send a report's last complete period now")
+    r_send.add_argument("report_id", metavar="REPORT_ID")
+    r_send.set_defaults(func=_reports_send)
 
 
 @contextlib.contextmanager
@@ -125,6 +152,9 @@ def _test(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from clicklake.alerts.email_reports import send_due
     from clicklake.alerts.evaluator import Evaluator
     from clicklake.alerts.measure import Sources
     from clicklake.collect.metadata import Metadata
@@ -134,8 +164,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stream = stream_from_settings(settings)
 
+    def send_reports() -> list[str]:
+        return send_due(EmailReports(md), lambda: catalog, settings.alerts, datetime.now(UTC).date())
+
     async def main() -> None:
-        task = asyncio.create_task(evaluator.run(max(settings.alerts.interval_s, 1.0)))
+        task = asyncio.create_task(evaluator.run(max(settings.alerts.interval_s, 1.0), after=send_reports))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -143,12 +176,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         await stop.wait()
         task.cancel()
 
+    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
     with Metadata.open(settings) as md:
         sources = Sources(
             metadata=md,
             data_dir=settings.data_dir,
             stream=stream,
-            catalog=lambda: open_catalog(settings.data_dir, settings.catalog_uri),
+            catalog=lambda: catalog,
         )
         evaluator = Evaluator(Rules(md), sources, settings.alerts)
         print("evaluating the alert rules; Ctrl-C or SIGTERM stops", flush=True)
@@ -156,4 +190,61 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             asyncio.run(main())
         finally:
             stream.close()
+    return 0
+
+
+@contextlib.contextmanager
+def _reports(settings: Settings) -> Iterator[EmailReports]:
+    from clicklake.collect.metadata import Metadata
+
+    with Metadata.open(settings) as md:
+        yield EmailReports(md)
+
+
+def _reports_create(args: argparse.Namespace, settings: Settings) -> int:
+    with _reports(settings) as reports:
+        report = reports.create(args.site, args.period, args.to)
+    if args.format == "json":
+        print(msgspec.json.encode(report).decode())
+    else:
+        print(f"e-mail report {report.report_id} created: {report.period} for {report.site_id} to {report.email}")
+    return 0
+
+
+def _reports_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _reports(settings) as reports:
+        items = reports.list()
+    if args.format == "json":
+        print(msgspec.json.encode(items).decode())
+        return 0
+    if not items:
+        print("no e-mail reports; add one with `clicklake email-reports create`")
+    for rep in items:
+        print(f"{rep.report_id}  {rep.period}  site={rep.site_id}  to {rep.email}  last sent: {rep.last_sent or '-'}")
+    return 0
+
+
+def _reports_delete(args: argparse.Namespace, settings: Settings) -> int:
+    with _reports(settings) as reports:
+        report = reports.delete(args.report_id)
+    print(f"e-mail report {report.report_id} deleted")
+    return 0
+
+
+def _reports_send(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from clicklake.alerts.channels import send_email
+    from clicklake.alerts.email_reports import compose
+    from clicklake.lake.catalog import open_catalog
+
+    with _reports(settings) as reports:
+        report = reports.get(args.report_id)
+        site = reports.metadata.site(report.site_id)
+        catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+        today = datetime.now(UTC).date()
+        subject, text, label = compose(report, site.name if site else report.site_id, lambda: catalog, today)
+        send_email(report.email, subject, text, settings.alerts)
+        reports.mark_sent(report.report_id, label)
+    print(f"report {label} sent to {report.email}")
     return 0

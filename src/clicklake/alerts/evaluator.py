@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from clicklake.alerts.channels import DeliveryError, Notice, deliver
@@ -70,14 +71,17 @@ class Evaluator:
         self.rules.set_state(rule.rule_id, reading.subject, new)
         return notice
 
-    async def run(self, interval_s: float) -> None:
-        """Evaluate every `interval_s` seconds until cancelled."""
+    async def run(self, interval_s: float, after: Callable[[], object] | None = None) -> None:
+        """Every `interval_s` seconds until cancelled: evaluate, then call `after` (in a thread; the e-mail reports)."""
         while True:
-            try:
-                await asyncio.to_thread(self.evaluate)
-            except Exception:
-                log.exception("the alert evaluation failed; it runs again in %.0f s", interval_s)
-            await asyncio.sleep(interval_s)
+            await asyncio.sleep(interval_s)  # the stages start first
+            for step in (self.evaluate, after):
+                if step is None:
+                    continue
+                try:
+                    await asyncio.to_thread(step)
+                except Exception:
+                    log.exception("%s failed; it runs again in %.0f s", getattr(step, "__name__", step), interval_s)
 
 
 def notice_of(rule: Rule, reading: Reading, now_ms: int, *, test: bool = False) -> Notice:
