@@ -3,7 +3,6 @@ of earlier weeks, and gold freshness. Times are relative to the test's own clock
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,7 +37,7 @@ def test_traffic_drop_spike_and_gold_freshness(tmp_path: Path) -> None:
         lake.run()
         rules = Rules(md)
         src = Sources(metadata=md, data_dir=data, catalog=lambda: open_catalog(data))
-        now_ms = int(time.time() * 1000)
+        now_ms = int(now.timestamp() * 1000)  # the hour the events were made for, even if the clock moved on
 
         drop = {r.subject: r for r in measure(rules.create("traffic_drop", "webhook", "http://x"), src, now_ms)}
         assert drop[site].firing is True and drop[site].value == -75  # 5 against 20
