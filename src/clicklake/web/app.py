@@ -28,7 +28,7 @@ from clicklake.errors import ClicklakeError
 from clicklake.query import experiments, funnels, stats
 from clicklake.query.engine import format_result
 from clicklake.query.sandbox import Limits, Sandbox, SandboxError
-from clicklake.web import live
+from clicklake.web import alerts, live
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal
 from clicklake.web.openapi import openapi_document
 from clicklake.web.throttle import LoginThrottle
@@ -307,6 +307,7 @@ class Web:
             Route("/api/me", self.guarded(self.me), methods=["GET"]),
             Route("/api/sql", self.guarded(self.sql, "sql"), methods=["POST"]),
             *live.routes(self),
+            *alerts.routes(self),
         ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clicklake import __version__
+from clicklake.alerts.rules import CHANNELS, KINDS
 from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS
 
 _STEPS = "{page: PATH} | {event: TYPE} | {custom: NAME}"
@@ -159,6 +160,49 @@ def openapi_document() -> dict[str, Any]:
                         **errors,
                     },
                 }
+            },
+            "/api/alerts": {
+                "get": _operation(
+                    "The alert rules the caller manages, the kinds and channels (scope admin)", security, errors
+                ),
+                "post": {
+                    **_operation("A new alert rule (scope admin); see docs/operations.md", security, errors),
+                    "requestBody": _json(
+                        {
+                            "type": "object",
+                            "required": ["kind", "channel", "target"],
+                            "properties": {
+                                "kind": {"enum": list(KINDS)},
+                                "channel": {"enum": list(CHANNELS)},
+                                "target": {"type": "string", "description": "a webhook URL or an e-mail address"},
+                                "site_id": {"type": "string", "description": "omit for every site (server admins)"},
+                                "threshold": {"type": "number"},
+                                "minutes": {"type": "number"},
+                            },
+                        }
+                    ),
+                },
+            },
+            "/api/alerts/{rule_id}": {"delete": _operation("Delete an alert rule (scope admin)", security, errors)},
+            "/api/email-reports": {
+                "get": _operation("The scheduled e-mail reports the caller manages (scope admin)", security, errors),
+                "post": {
+                    **_operation("A weekly or monthly e-mail report of a site (scope admin)", security, errors),
+                    "requestBody": _json(
+                        {
+                            "type": "object",
+                            "required": ["site_id", "period", "email"],
+                            "properties": {
+                                "site_id": {"type": "string"},
+                                "period": {"enum": ["weekly", "monthly"]},
+                                "email": {"type": "string"},
+                            },
+                        }
+                    ),
+                },
+            },
+            "/api/email-reports/{report_id}": {
+                "delete": _operation("Stop a scheduled e-mail report (scope admin)", security, errors)
             },
         },
     }
