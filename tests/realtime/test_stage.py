@@ -89,3 +89,25 @@ def test_an_event_older_than_the_minutes_counts_only_in_its_hour(tmp_path: Path)
     snap = live.snapshot("s1")
     assert snap["events"] == 0
     assert sum(h["events"] for h in snap["hours"]) == 9
+
+
+def test_sources_are_utm_then_referrer_and_a_move_within_the_site_names_none(tmp_path: Path) -> None:
+    from clicklake.schema.record import SessionRecord, Traffic, UtmRecord
+
+    stream = open_stream(tmp_path / "stream", new_partitions=1, max_bytes=None, max_lag_records=None)
+    [a, b, c, d] = _live_records(4)
+    _append(
+        stream,
+        [
+            msgspec.structs.replace(a, traffic=Traffic(referrer_host="news.example", referrer_class="social")),
+            msgspec.structs.replace(b, traffic=Traffic(referrer_host="a.example", referrer_class="internal")),
+            msgspec.structs.replace(
+                c, session=SessionRecord(utm=UtmRecord(source="newsletter")), traffic=Traffic(referrer_class="internal")
+            ),
+            msgspec.structs.replace(d, traffic=Traffic()),
+        ],
+    )
+    live = Realtime(stream)
+    live.poll()
+    sources = {s["source"] for s in live.snapshot("s1")["top_sources"]}
+    assert sources == {"news.example", "newsletter", "(direct)"}

@@ -55,6 +55,7 @@ class _Ctx(msgspec.Struct):
 
 class _Traffic(msgspec.Struct):
     referrer_host: str | None = None
+    referrer_class: str | None = None
 
 
 class _Order(msgspec.Struct):
@@ -95,9 +96,13 @@ def page_path(url: str | None) -> str:
     return url.split("?", 1)[0].split("#", 1)[0] or "(none)"
 
 
-def source_of(event: LiveEvent) -> str:
-    """The UTM source, else the referring host, else "(direct)"."""
-    return event.session.utm.source or event.traffic.referrer_host or "(direct)"
+def source_of(event: LiveEvent) -> str | None:
+    """The UTM source, else the referring host, else "(direct)"; None for a move within the site (no source)."""
+    if event.session.utm.source:
+        return event.session.utm.source
+    if event.traffic.referrer_class == "internal":
+        return None
+    return event.traffic.referrer_host or "(direct)"
 
 
 class _Minute:
@@ -179,7 +184,9 @@ class Windows:
                 minute.pages[page_path(event.ctx.page_url)] += 1
             if visitor:
                 minute.visitors.add(visitor)
-                minute.sources[source_of(event)].add(visitor)
+                source = source_of(event)
+                if source is not None:
+                    minute.sources[source].add(visitor)
                 minute.countries[event.user.geo_country or "(none)"].add(visitor)
             order = event.order
             if event.event_type == "purchase" and order is not None and order.order_id:
