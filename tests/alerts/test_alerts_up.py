@@ -158,3 +158,31 @@ def test_a_failed_data_quality_check_fires_once(
         assert got[0]["json"]["state"] == "firing" and "one_currency_per_site_day" in got[0]["json"]["summary"]
         time.sleep(3)  # more transform runs and evaluations, the check still failing: no second notice
         assert len(hooks.snapshot()) == 1
+
+
+def test_a_full_stream_answers_503_and_the_5xx_rule_fires(
+    clicklake: Callable[..., Any], clicklake_up: Callable[..., tuple[Any, str]]
+) -> None:
+    with http_receiver() as (hook, hooks):
+        site = json.loads(clicklake("sites", "create", "Shop", "--domain", "shop.example", "--format", "json").stdout)
+        out = clicklake(
+            "alerts", "create", "--kind", "http_5xx_rate", "--threshold", "5", "--channel", "webhook", "--target", hook
+        )
+        assert out.returncode == 0, out.stderr
+        env = {
+            "CLICKLAKE_ALERTS__INTERVAL_S": "0.5",
+            "CLICKLAKE_STREAM__MAX_LAG_RECORDS": "1000",
+            "CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "900",  # the loader holds everything: the stream fills up
+            "CLICKLAKE_TRANSFORM__INTERVAL_S": "0",
+        }
+        _, base = clicklake_up(env=env)
+        headers = {"X-Write-Key": site["write_key"]}
+        with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
+            r = client.post("/v1/events", json=[_event() for _ in range(1000)], headers=headers)
+            assert r.status_code == 200, r.text
+            statuses = [client.post("/v1/events", json=[_event()], headers=headers).status_code for _ in range(4)]
+        assert statuses == [503] * 4
+        # (the 503s may all come before the first evaluation: they still count)
+        [notice] = hooks.wait(lambda items: len(items) >= 1)
+        assert notice["json"]["kind"] == "http_5xx_rate" and notice["json"]["state"] == "firing"
+        assert "5xx" in notice["json"]["summary"]

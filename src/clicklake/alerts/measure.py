@@ -61,11 +61,19 @@ class Sources:
     loader_failures: Callable[[], int] | None = None
     #: counter samples over time, for rates over MINUTES: name -> (monotonic s, value)
     history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    #: the counters of this process are 0 when it starts (`clicklake up` makes the sources then)
+    started: float = field(default_factory=time.monotonic)
 
     def remember(self, name: str, value: float, keep_s: float) -> float:
-        """Record a counter's value now; return how much it grew over the last `keep_s` seconds."""
+        """Record a counter's value now; return how much it grew over the last `keep_s` seconds.
+
+        The first time, the counter's start (0 when the process started) is the baseline, so
+        what it counted before the first evaluation is not lost.
+        """
         now = time.monotonic()
-        samples = self.history.setdefault(name, deque())
+        samples = self.history.get(name)
+        if samples is None:
+            samples = self.history[name] = deque([(self.started, 0.0)])
         samples.append((now, value))
         while len(samples) > 1 and samples[1][0] <= now - keep_s:
             samples.popleft()
