@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from alerts.receivers import http_receiver, smtp_receiver
+from samples import wait_rows
 
 
 def _event(ok: bool = True) -> dict[str, Any]:
@@ -186,3 +187,34 @@ def test_a_full_stream_answers_503_and_the_5xx_rule_fires(
         [notice] = hooks.wait(lambda items: len(items) >= 1)
         assert notice["json"]["kind"] == "http_5xx_rate" and notice["json"]["state"] == "firing"
         assert "5xx" in notice["json"]["summary"]
+
+
+def test_a_loader_that_cannot_write_fires_loader_errors_and_recovers(
+    tmp_path: Path, clicklake: Callable[..., Any], clicklake_up: Callable[..., tuple[Any, str]]
+) -> None:
+    with http_receiver() as (hook, hooks):
+        site = json.loads(clicklake("sites", "create", "Shop", "--domain", "shop.example", "--format", "json").stdout)
+        out = clicklake(
+            "alerts", "create", "--kind", "loader_errors", "--threshold", "1", "--minutes", "0.1",
+            "--channel", "webhook", "--target", hook,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        env = {
+            "CLICKLAKE_ALERTS__INTERVAL_S": "0.5",
+            "CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2",
+            "CLICKLAKE_TRANSFORM__INTERVAL_S": "0",
+        }
+        _, base = clicklake_up(env=env)
+        warehouse = tmp_path / "data" / "warehouse"
+        with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
+            # the warehouse becomes a file: no Parquet file can be written under it (even by root)
+            warehouse.rename(warehouse.with_name("warehouse.moved"))
+            warehouse.write_text("not a directory")
+            r = client.post("/v1/events", json=[_event()], headers={"X-Write-Key": site["write_key"]})
+            assert r.status_code == 200  # the event is safe in the stream
+            hooks.wait(lambda items: [i["json"]["state"] for i in items] == ["firing"])
+            warehouse.unlink()
+            warehouse.with_name("warehouse.moved").rename(warehouse)
+            # the loader's next attempt commits, and 6 s later no failure is left in the window
+            hooks.wait(lambda items: [i["json"]["state"] for i in items] == ["firing", "resolved"], timeout=40)
+        assert len(wait_rows(tmp_path / "data", "select event_id from bronze.events", 1)) == 1  # nothing lost
