@@ -61,9 +61,15 @@ async def run(settings: Settings, host: str, port: int) -> None:
     stream = stream_from_settings(settings)
     realtime = realtime_from_settings(settings, stream)
     realtime.start()
-    server = _Server(
-        uvicorn.Config(create_app(realtime), host=host, port=port, log_level=settings.log_level, lifespan="off")
+    config = uvicorn.Config(
+        create_app(realtime),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        lifespan="off",
     )
+    server = _Server(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
