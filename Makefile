@@ -66,7 +66,9 @@ test: $(VENV)/.synced lint test-sdk chromium ## the full test suite (what CI run
 # no test can lean on the date it runs; the outside engines' reads are left out, as they read
 # no clock and are slow. The monotonic clock stays real, and tests/_clock makes time.sleep
 # work under it (see its sitecustomize.py).
-SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query tests/schema
+SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query tests/schema \
+	tests/realtime/test_stage.py tests/alerts/test_measure_lake.py tests/alerts/test_email_reports.py \
+	tests/e2e/test_live_reconcile.py
 SHIFT := +365d
 test-shifted: $(VENV)/.synced faketime ## the clock-sensitive suites, the wall clock a year ahead
 	PYTHONPATH=tests/_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(SHIFT)' \
