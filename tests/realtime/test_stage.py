@@ -52,6 +52,7 @@ def test_counts_rebuilds_after_restart_and_counts_a_repeat_once(tmp_path: Path) 
     assert len(first["per_minute"]) == 30
     assert live.snapshot("other")["events"] == 9
     assert live.windows.rejections(_now_ms() - 60_000)["s1"] == (1, 0)
+    assert (first["rejected"], first["consent_denied_rejected"]) == (1, 0)
     live.commit()
     assert sum(lag.records for lag in stream.lag(GROUP)) == 0
 
@@ -59,7 +60,16 @@ def test_counts_rebuilds_after_restart_and_counts_a_repeat_once(tmp_path: Path) 
     while again.poll():
         pass
     second = again.snapshot("s1")
-    for key in ("events", "pageviews", "current_visitors", "conversions", "revenue_minor", "top_pages", "hours"):
+    for key in (
+        "events",
+        "pageviews",
+        "current_visitors",
+        "conversions",
+        "revenue_minor",
+        "top_pages",
+        "hours",
+        "rejected",
+    ):
         assert second[key] == first[key], key
     stream.close()
 

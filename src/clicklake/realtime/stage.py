@@ -118,7 +118,7 @@ class Realtime:
         if isinstance(item, LiveEvent):
             self.windows.add(item, now_ms, append_ts)
         elif isinstance(item, LiveRejection):
-            self.windows.reject(item.site_id, item.reason.endswith(CONSENT_DROPPED), now_ms)
+            self.windows.reject(item.site_id, item.reason.endswith(CONSENT_DROPPED), append_ts)
 
     def commit(self) -> None:
         """Record the read position as group `realtime`'s offsets (for lag reporting)."""

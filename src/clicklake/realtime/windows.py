@@ -12,8 +12,8 @@ batch sizes they arrive in.
   the event ids seen, so a repeated event id (a client retry) counts once, as
   `silver.events` keeps it once. An hour's figures are whole when every record of it was
   appended to the stream after `rebuilt_from` (the start minus `realtime.rebuild_minutes`).
-- Rejections per minute (and how many of them were refused for want of consent), for the
-  alert rules; a rejection with no site is counted under `None`.
+- Rejections per minute of their stream append (and how many of them were refused for want
+  of consent); a rejection with no site is counted under `None`.
 """
 
 from __future__ import annotations
@@ -193,8 +193,9 @@ class Windows:
                 minute.orders[order.order_id] = (order.revenue_minor, order.currency)
             return True
 
-    def reject(self, site_id: str | None, consent_denied: bool, now_ms: int) -> None:
-        key = now_ms - now_ms % MS_PER_MINUTE
+    def reject(self, site_id: str | None, consent_denied: bool, append_ts: int) -> None:
+        """Count one rejection in the minute it was appended to the stream."""
+        key = append_ts - append_ts % MS_PER_MINUTE
         with self._lock:
             counts = self._rejected.setdefault(key, {}).setdefault(site_id, [0, 0])
             counts[0] += 1
@@ -246,14 +247,6 @@ class Windows:
             site = self._sites.get(site_id)
             return site.last_append if site is not None and site.last_append else None
 
-    def events_since(self, site_id: str, since_ms: int) -> int:
-        """Events of the site whose minute ends after `since_ms` (0 when the site sent none)."""
-        with self._lock:
-            site = self._sites.get(site_id)
-            if site is None:
-                return 0
-            return sum(m.events for k, m in site.minutes.items() if k + MS_PER_MINUTE > since_ms)
-
     def snapshot(self, site_id: str, now_ms: int) -> dict[str, Any]:
         """What `/api/live` shows for one site at `now_ms` (JSON-ready)."""
         this_minute = now_ms - now_ms % MS_PER_MINUTE
@@ -297,6 +290,7 @@ class Windows:
                 for k, h in sorted(site.hours.items())
             ]
             version = site.version
+            refused = [per.get(site_id, [0, 0]) for k, per in self._rejected.items() if first <= k <= this_minute]
         currencies = sorted({c for _, c in orders.values() if c})
         return {
             "site_id": site_id,
@@ -315,6 +309,8 @@ class Windows:
             "conversions": len(orders),
             "revenue_minor": sum(r for r, _ in orders.values()),
             "currencies": currencies,
+            "rejected": sum(r for r, _ in refused),
+            "consent_denied_rejected": sum(d for _, d in refused),
             "hours": hours,
             "rebuilt_from": _iso(self.complete_from),
         }
