@@ -70,7 +70,9 @@ test: $(VENV)/.synced lint test-sdk chromium ## the full test suite (what CI run
 # no test can lean on the date it runs; the outside engines' reads are left out, as they read
 # no clock and are slow. The monotonic clock stays real, and tests/_clock makes time.sleep
 # work under it (see its sitecustomize.py).
-SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query tests/schema
+SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query tests/schema \
+	tests/realtime/test_stage.py tests/alerts/test_measure_lake.py tests/alerts/test_email_reports.py \
+	tests/e2e/test_live_reconcile.py
 SHIFT := +365d
 test-shifted: $(VENV)/.synced faketime ## the clock-sensitive suites, the wall clock a year ahead
 	PYTHONPATH=tests/_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(SHIFT)' \
@@ -91,6 +93,7 @@ bench: $(VENV)/.synced sdk ## benchmarks, each beside its baseline from the same
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sdk_size.py
 	$(BIN)/python bench/query_startup.py
+	$(BIN)/python bench/live.py
 
 docs: $(VENV)/.synced ## regenerate docs/schema/v1.json and the generated parts of docs/
 	$(BIN)/python -m clicklake._docs

@@ -85,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     collect.set_defaults(func=_collect)
 
+    realtime = commands.add_parser(
+        "realtime",
+        help="run the realtime stage alone (live windows over the stream tail)",
+        description=(
+            "Read the stream's tail with consumer group 'realtime' and keep the live windows in memory, "
+            "rebuilt from the last realtime.rebuild_minutes of the stream on start; serve them at "
+            "GET /live?site=SITE_ID (no accounts: keep it on loopback and set the web stage's realtime.url "
+            "to it). Ctrl-C or SIGTERM stops it."
+        ),
+    )
+    realtime.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    realtime.add_argument("--port", type=int, default=8001, help="port to bind (default 8001)")
+    realtime.set_defaults(func=_realtime)
+
     config = commands.add_parser(
         "config",
         help="show the effective settings",
@@ -373,9 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.add_argument("--format", choices=("table", "json"), default="table", help="output format of the summary")
     demo.set_defaults(func=_demo)
+    from clicklake.alerts.cli import add_commands as add_alerts
     from clicklake.web.cli import add_commands
 
     add_commands(commands)
+    add_alerts(commands)
     return parser
 
 
@@ -398,6 +414,14 @@ def _collect(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.collect import serve
 
     serve.run(settings, args.workers)
+    return 0
+
+
+def _realtime(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.realtime import serve
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(serve.run(settings, args.host, args.port))
     return 0
 
 

@@ -333,6 +333,40 @@ class WebSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         return frozenset(d.strip().lower().lstrip("@") for d in self.oidc_allowed_domains.split(",") if d.strip())
 
 
+class RealtimeSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    rebuild_minutes: Annotated[
+        float,
+        Meta(
+            ge=1,
+            le=1440,
+            description="On start, the live windows are rebuilt from the stream records of the last this many minutes.",
+        ),
+    ] = 30.0
+    url: Annotated[
+        str,
+        Meta(
+            description=(
+                "Empty: the web stage reads the live windows of the realtime stage in its own process. "
+                "Else the base URL of a separate 'clicklake realtime' (e.g. http://127.0.0.1:8001) it asks."
+            )
+        ),
+    ] = ""
+
+
+class AlertSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    interval_s: Annotated[
+        float, Meta(ge=0, description="Seconds between evaluations of the alert rules in 'clicklake up'; 0 for none.")
+    ] = 60.0
+    smtp_host: Annotated[str, Meta(description="SMTP server for e-mail alerts; empty: e-mail channels fail.")] = ""
+    smtp_port: Annotated[int, Meta(ge=1, le=65535, description="SMTP port.")] = 587
+    smtp_from: Annotated[str, Meta(description="Sender address of alert e-mails.")] = "clicklake@localhost"
+    smtp_user: Annotated[str, Meta(description="SMTP user name; empty: no login.")] = ""
+    smtp_password: Annotated[str, Meta(description="SMTP password (prefer CLICKLAKE_ALERTS__SMTP_PASSWORD).")] = ""
+    smtp_starttls: Annotated[bool, Meta(description="Upgrade the SMTP connection with STARTTLS before logging in.")] = (
+        False
+    )
+
+
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     data: Annotated[
         str,
@@ -354,6 +388,8 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     transform: TransformSettings = msgspec.field(default_factory=TransformSettings)
     query: QuerySettings = msgspec.field(default_factory=QuerySettings)
     web: WebSettings = msgspec.field(default_factory=WebSettings)
+    realtime: RealtimeSettings = msgspec.field(default_factory=RealtimeSettings)
+    alerts: AlertSettings = msgspec.field(default_factory=AlertSettings)
 
     @property
     def data_dir(self) -> Path:

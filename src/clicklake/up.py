@@ -2,7 +2,9 @@
 
 The HTTP server runs in the asyncio loop; the loader runs in a thread beside
 it (its work is Parquet writes and DuckDB parses, which release the GIL);
-later stages (transform scheduler, realtime) join the same way. SIGINT or
+the realtime stage reads the stream tail in a thread of its own (`start`,
+`stop`) and the web routes read its windows directly (`web.live.InProcess`);
+the transform and maintenance run as periodic tasks. SIGINT or
 SIGTERM sets one stop event: the server stops accepting and in-flight
 requests finish, then the loader loads what the stream holds, commits, and
 the process exits 0.
@@ -17,6 +19,7 @@ import signal
 import socket
 import threading
 from collections.abc import Generator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 
     from clicklake.collect.metadata import Metadata
     from clicklake.load import Loader
+    from clicklake.realtime import Realtime
+    from clicklake.web.app import Web
 
 log = logging.getLogger("clicklake.up")
 
@@ -123,6 +128,37 @@ async def _transform_periodically(settings: Settings, app: Starlette) -> None:
                 log.info("transform: %d event days rebuilt in %.1f s", len(report.days), report.seconds)
 
 
+async def _alert_periodically(
+    settings: Settings, metadata: Metadata, app: Starlette, loader: Loader, realtime: Realtime
+) -> None:
+    """Every `alerts.interval_s`: evaluate the alert rules with every source of this process, and send the
+    scheduled e-mail reports that are due."""
+    from clicklake.alerts import Evaluator, Rules, Sources
+    from clicklake.alerts.email_reports import EmailReports, send_due
+    from clicklake.lake.catalog import open_catalog
+
+    interval = settings.alerts.interval_s
+    if interval <= 0:
+        return
+    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    sources = Sources(
+        metadata=metadata,
+        data_dir=settings.data_dir,
+        stream=loader.stream,
+        catalog=lambda: catalog,
+        windows=realtime.windows,
+        registry=app.state.metrics.registry,
+        loader_failures=lambda: loader.stats.failures,
+    )
+    rules = await asyncio.to_thread(Rules, metadata)
+    reports = await asyncio.to_thread(EmailReports, metadata)
+
+    def send_reports() -> list[str]:
+        return send_due(reports, lambda: catalog, settings.alerts, datetime.now(UTC).date())
+
+    await Evaluator(rules, sources, settings.alerts).run(interval, after=send_reports)
+
+
 async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -> None:
     """Demo traffic (`clicklake.demo`) in a thread of its own, once the server answers."""
     from clicklake import demo
@@ -134,6 +170,7 @@ async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -
 async def run(settings: Settings, *, demo: bool = False) -> None:
     """Serve until SIGINT or SIGTERM, then stop cleanly; with `demo`, send demo traffic to the server too."""
     from clicklake.load import loader_from_settings, stream_from_settings
+    from clicklake.realtime import realtime_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sock = _listen(settings.server.host, settings.server.port)
@@ -142,26 +179,57 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
 
     enrich.preload()  # the user-agent rules and the country database, before the first request
     stream = stream_from_settings(settings)
+    # the realtime stage reads through a handle of its own: its frequent reads of the tail
+    # never wait for the lock of the handle the collector appends through
+    live_stream = stream_from_settings(settings)
     metadata = Metadata.open(settings)
     try:
         loader = loader_from_settings(settings, stream)
+        realtime = realtime_from_settings(settings, live_stream)
         try:
             app = create_app(settings, stream=stream, metadata=metadata)
-            _add_web(settings, metadata, app)
-            await _serve(settings, sock, loader, metadata, app, demo=demo)
+            web = _add_web(settings, metadata, app, realtime)
+            _add_metrics(settings, app, loader, realtime)
+            await _serve(settings, sock, loader, metadata, app, web, realtime, demo=demo)
         finally:
             loader.close()
     finally:
         metadata.close()
+        live_stream.close()
         stream.close()
 
 
-def _add_web(settings: Settings, metadata: Metadata, app: Starlette) -> None:
-    """The web stage's routes on the same port; on a new data dir, a first admin whose login is printed once."""
+def _add_metrics(settings: Settings, app: Starlette, loader: Loader, realtime: Realtime) -> None:
+    """Stream lag per consumer group, table freshness and per-stage records on `/metrics`."""
+    from clicklake.alerts.metrics import PipelineCollector
+    from clicklake.lake.catalog import open_catalog
+
+    def stage_records() -> dict[str, int]:
+        stats = loader.stats
+        return {"loader": stats.events, "quarantine": stats.quarantined, "realtime": realtime.records_read}
+
+    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    collector = PipelineCollector(
+        loader.stream,
+        lambda: catalog,
+        stage_records,
+        lambda: loader.stats.failures,
+        realtime.windows,
+        settings.data_dir,
+    )
+    app.state.metrics.registry.register(collector)
+
+
+def _add_web(settings: Settings, metadata: Metadata, app: Starlette, realtime: Realtime) -> Web:
+    """The web stage's routes on the same port, reading the live figures of this process's realtime stage;
+    on a new data dir, a first admin whose login is printed once."""
     from clicklake.web.app import web_from_settings
     from clicklake.web.frames import FrameGuard
+    from clicklake.web.live import InProcess
 
     web = web_from_settings(settings, metadata)
+    if not settings.realtime.url:
+        web.live = InProcess(realtime)
     app.router.routes.extend(web.routes())
     app.add_middleware(FrameGuard)  # no foreign page frames a response (shared links made to embed excepted)
     if not web.accounts.users():
@@ -170,10 +238,19 @@ def _add_web(settings: Settings, metadata: Metadata, app: Starlette) -> None:
             f"First login: {user.email} / {password}  (shown once; `clicklake users reset-password` sets a new one)",
             flush=True,
         )
+    return web
 
 
 async def _serve(
-    settings: Settings, sock: socket.socket, loader: Loader, metadata: Metadata, app: Starlette, *, demo: bool = False
+    settings: Settings,
+    sock: socket.socket,
+    loader: Loader,
+    metadata: Metadata,
+    app: Starlette,
+    web: Web,
+    realtime: Realtime,
+    *,
+    demo: bool = False,
 ) -> None:
     config = uvicorn.Config(app, host=settings.server.host, port=settings.server.port, **uvicorn_options(settings))
     server = _Server(config)
@@ -183,9 +260,11 @@ async def _serve(
         loop.add_signal_handler(sig, stop.set)
 
     loader_stop = threading.Event()
+    realtime.start()
     loading = asyncio.create_task(asyncio.to_thread(loader.run_supervised, loader_stop), name="loader")
     maintaining = asyncio.create_task(_maintain_periodically(settings, loader, metadata), name="maintenance")
     transforming = asyncio.create_task(_transform_periodically(settings, app), name="transform")
+    alerting = asyncio.create_task(_alert_periodically(settings, metadata, app, loader, realtime), name="alerts")
     serving = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     announcing = asyncio.create_task(_announce(server, settings), name="announce")
     demo_stop = threading.Event()  # the demo stops before the server, so that no request of it is cut off
@@ -203,10 +282,13 @@ async def _serve(
         announcing.cancel()
         maintaining.cancel()
         transforming.cancel()
+        alerting.cancel()
         demo_stop.set()
         await asyncio.gather(demoing, return_exceptions=True)
+        web.closing.set()  # open live event streams end, so the server need not wait for them
         server.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
         loader_stop.set()
         await loading
+        await asyncio.to_thread(realtime.stop)
     log.info("stopped: %d events loaded in this run", loader.stats.events)

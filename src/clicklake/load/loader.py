@@ -68,6 +68,8 @@ class LoadStats(msgspec.Struct):
     commits: int = 0
     #: records below the loader's position that retention removed before they were loaded
     lost_to_retention: int = 0
+    #: runs that failed with an error and were restarted (`run_supervised`; the alert rule loader_errors)
+    failures: int = 0
 
 
 class _Buffer:
@@ -412,6 +414,7 @@ class Loader:
             except Exception:
                 if stop.is_set():
                     raise
+                self.stats.failures += 1
                 log.exception("the loader failed; it resumes from the tables in %.0f s", backoff)
                 if stop.wait(backoff):
                     return

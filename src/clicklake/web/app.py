@@ -8,6 +8,7 @@ Every refusal is a 4xx with `{"error": reason}`.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
@@ -28,6 +29,7 @@ from clicklake.errors import ClicklakeError
 from clicklake.query import experiments, funnels, periods, stats
 from clicklake.query.engine import format_result
 from clicklake.query.sandbox import Limits, Result, Sandbox, SandboxError
+from clicklake.web import alerts, live
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal, User
 from clicklake.web.frames import FrameGuard
 from clicklake.web.openapi import openapi_document
@@ -111,6 +113,9 @@ class Web:
 
         self.shares = Shares(metadata)
         self.invitations = Invitations(self.accounts)
+        #: Where `/api/live` reads its figures (`clicklake up` sets the realtime stage of its process).
+        self.live: live.LiveSource | None = live.Remote(settings.realtime.url) if settings.realtime.url else None
+        self.closing = asyncio.Event()  # set on shutdown: open event streams end
 
     # -- who asks -----------------------------------------------------------------
 
@@ -383,6 +388,8 @@ class Web:
             *shares.routes(self),
             *invitations.routes(self),
             *oidc.routes(self),
+            *live.routes(self),
+            *alerts.routes(self),
         ]
 
 

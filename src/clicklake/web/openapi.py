@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from clicklake import __version__
+from clicklake.alerts.rules import CHANNELS, KINDS
 from clicklake.query import affiliates, attribution, ecommerce, menus, paths, retention
 from clicklake.query.periods import COMPARES, SHORTHANDS
 from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS, PROPERTY_PREFIX
@@ -207,5 +208,65 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **openapi_access.paths(),
+            "/api/live": {
+                "get": {
+                    "summary": "Live figures of one site (scope stats): JSON, or Server-Sent Events with "
+                    "Accept: text/event-stream; see docs/live.md",
+                    "security": security,
+                    "parameters": [{"name": "site", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "current visitors, events and page views per minute, top pages, "
+                            "sources and countries, conversions and revenue",
+                            "content": {"application/json": {}, "text/event-stream": {}},
+                        },
+                        "503": {"description": "no realtime stage to ask"},
+                        **errors,
+                    },
+                }
+            },
+            "/api/alerts": {
+                "get": _operation(
+                    "The alert rules the caller manages, the kinds and channels (scope admin)", security, errors
+                ),
+                "post": {
+                    **_operation("A new alert rule (scope admin); see docs/operations.md", security, errors),
+                    "requestBody": _json(
+                        {
+                            "type": "object",
+                            "required": ["kind", "channel", "target"],
+                            "properties": {
+                                "kind": {"enum": list(KINDS)},
+                                "channel": {"enum": list(CHANNELS)},
+                                "target": {"type": "string", "description": "a webhook URL or an e-mail address"},
+                                "site_id": {"type": "string", "description": "omit for every site (server admins)"},
+                                "threshold": {"type": "number"},
+                                "minutes": {"type": "number"},
+                            },
+                        }
+                    ),
+                },
+            },
+            "/api/alerts/{rule_id}": {"delete": _operation("Delete an alert rule (scope admin)", security, errors)},
+            "/api/email-reports": {
+                "get": _operation("The scheduled e-mail reports the caller manages (scope admin)", security, errors),
+                "post": {
+                    **_operation("A weekly or monthly e-mail report of a site (scope admin)", security, errors),
+                    "requestBody": _json(
+                        {
+                            "type": "object",
+                            "required": ["site_id", "period", "email"],
+                            "properties": {
+                                "site_id": {"type": "string"},
+                                "period": {"enum": ["weekly", "monthly"]},
+                                "email": {"type": "string"},
+                            },
+                        }
+                    ),
+                },
+            },
+            "/api/email-reports/{report_id}": {
+                "delete": _operation("Stop a scheduled e-mail report (scope admin)", security, errors)
+            },
         },
     }

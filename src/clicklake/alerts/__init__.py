@@ -1,0 +1,26 @@
+"""Alerts: rules in the metadata database, measured every minute, sent by webhook, Slack or e-mail.
+
+`rules.py` stores rules and their state, `measure.py` says what each kind measures,
+`evaluator.py` turns state changes into notices, `channels.py` delivers them, and `cli.py`
+is `clicklake alerts list|create|delete|test|run`.
+"""
+
+from __future__ import annotations
+
+from clicklake.alerts.channels import DeliveryError, Notice, deliver
+from clicklake.alerts.evaluator import Evaluator
+from clicklake.alerts.measure import Reading, Sources
+from clicklake.alerts.rules import CHANNELS, KINDS, Rule, Rules
+
+__all__ = [
+    "CHANNELS",
+    "KINDS",
+    "DeliveryError",
+    "Evaluator",
+    "Notice",
+    "Reading",
+    "Rule",
+    "Rules",
+    "Sources",
+    "deliver",
+]

@@ -1,0 +1,81 @@
+"""`clicklake realtime`: the realtime stage alone, serving its windows on a small HTTP endpoint.
+
+`GET /live?site=S` answers the same JSON as the web stage's `/api/live`, and
+`GET /healthz` says whether the reading thread runs. There are no accounts here: bind it to
+loopback or a private network, and point the web stage's `realtime.url` at it; the web
+stage applies the access rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Generator
+
+import anyio.to_thread
+import msgspec
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clicklake.config import Settings
+from clicklake.realtime.stage import Realtime
+
+_json = msgspec.json.Encoder()
+
+
+def create_app(realtime: Realtime) -> Starlette:
+    """The endpoint of one realtime stage."""
+
+    async def live(request: Request) -> Response:
+        site = request.query_params.get("site", "")
+        if not site:
+            return Response(
+                _json.encode({"error": "name the site: /live?site=SITE_ID"}), 400, media_type="application/json"
+            )
+        snap = await anyio.to_thread.run_sync(realtime.snapshot, site)
+        return Response(_json.encode(snap), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+    async def healthz(request: Request) -> Response:
+        ok = realtime.running
+        body = {"status": "ok" if ok else "stopped", "records_read": realtime.records_read}
+        return Response(_json.encode(body), 200 if ok else 503, media_type="application/json")
+
+    return Starlette(routes=[Route("/live", live, methods=["GET"]), Route("/healthz", healthz, methods=["GET"])])
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def run(settings: Settings, host: str, port: int) -> None:
+    """Read the stream and serve the windows until SIGINT or SIGTERM."""
+    from clicklake.realtime import realtime_from_settings
+    from clicklake.stream import stream_from_settings
+
+    stream = stream_from_settings(settings)
+    realtime = realtime_from_settings(settings, stream)
+    realtime.start()
+    config = uvicorn.Config(
+        create_app(realtime),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        lifespan="off",
+    )
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    print(f"clicklake realtime: live windows at http://{host}:{port}/live?site=SITE_ID", flush=True)
+    try:
+        await server.serve()
+    finally:
+        await asyncio.to_thread(realtime.stop)
+        stream.close()
