@@ -126,15 +126,15 @@ def sql_of(path: str, body: str) -> list[str]:
     return [report.build_sql(report.parse(body.encode()))]
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, float]:
+def timed(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
     fn()
     seconds = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         started = time.perf_counter()
         fn()
         seconds.append(time.perf_counter() - started)
     seconds.sort()
-    return statistics.median(seconds) * 1000, seconds[int(0.95 * (RUNS - 1) + 0.5)] * 1000
+    return statistics.median(seconds) * 1000, seconds[int(0.95 * (runs - 1) + 0.5)] * 1000
 
 
 def main() -> int:
@@ -144,7 +144,9 @@ def main() -> int:
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="build the lake in DIR and keep it; a later run with DIR reuses it"
     )
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"timed runs of each query (default {RUNS})")
     args = parser.parse_args()
+    runs = args.runs
     n = 200_000 if args.quick else args.events
     work = args.keep or Path(tempfile.mkdtemp(prefix="clicklake-bench-stats-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -187,9 +189,9 @@ def main() -> int:
         print(f"{'query':<34} {'in-process p50/p95 ms':>22} {'HTTP p50/p95 ms':>18} {'DuckDB p50/p95 ms':>19}  x")
         for name, (path, body) in queries().items():
             sqls = sql_of(path, body)
-            inproc = timed(lambda sqls=sqls: [sandbox.run([SITE], sql) for sql in sqls])
-            http = timed(lambda path=path, body=body: client.post(path, content=body).raise_for_status())
-            ceiling = timed(lambda sqls=sqls: [plain.sql(sql).to_arrow_table() for sql in sqls])
+            inproc = timed(lambda sqls=sqls: [sandbox.run([SITE], sql) for sql in sqls], runs)
+            http = timed(lambda path=path, body=body: client.post(path, content=body).raise_for_status(), runs)
+            ceiling = timed(lambda sqls=sqls: [plain.sql(sql).to_arrow_table() for sql in sqls], runs)
             print(
                 f"{name:<34} {inproc[0]:>10.1f} /{inproc[1]:>8.1f} {http[0]:>8.1f} /{http[1]:>7.1f} "
                 f"{ceiling[0]:>9.1f} /{ceiling[1]:>7.1f}  {inproc[0] / ceiling[0]:.2f}"
@@ -198,9 +200,13 @@ def main() -> int:
         page = [queries()[k] for k in OVERVIEW]
         statements = [sql for path, body in page for sql in sql_of(path, body)]
         with ThreadPoolExecutor(len(statements)) as pool:
-            inproc = timed(lambda: list(pool.map(lambda sql: sandbox.run([SITE], sql), statements)))
-            http = timed(lambda: list(pool.map(lambda pb: client.post(pb[0], content=pb[1]).raise_for_status(), page)))
-            ceiling = timed(lambda: list(pool.map(lambda sql: plain.cursor().sql(sql).to_arrow_table(), statements)))
+            inproc = timed(lambda: list(pool.map(lambda sql: sandbox.run([SITE], sql), statements)), runs)
+            http = timed(
+                lambda: list(pool.map(lambda pb: client.post(pb[0], content=pb[1]).raise_for_status(), page)), runs
+            )
+            ceiling = timed(
+                lambda: list(pool.map(lambda sql: plain.cursor().sql(sql).to_arrow_table(), statements)), runs
+            )
         name = "overview page (all at once)"
         print(
             f"{name:<34} {inproc[0]:>10.1f} /{inproc[1]:>8.1f} {http[0]:>8.1f} /{http[1]:>7.1f} "
