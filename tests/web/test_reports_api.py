@@ -8,6 +8,8 @@ may read site a only.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -112,3 +114,24 @@ def test_a_hostile_page_finds_no_foreign_row(world: World, viewer: tuple[httpx.C
         r = ask(viewer, "paths", {"site_ids": [world.sites["a"]], "date_range": RANGE, "page": page})
         assert r.status_code == 200, r.text
         assert [x["journey"] for x in r.json()["results"]] == [["/a"]]  # journeys only: no visit viewed it
+
+
+def test_every_report_answers_csv_with_the_json_rows(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    client, csrf = viewer
+    steps = {"steps": [{"page": "/a"}, {"page": "/b"}]}
+    for report, more in [*((r, {}) for r in REPORTS), ("funnel", steps), ("experiment", {})]:
+        body = {"site_ids": [world.sites["a"]], "date_range": RANGE, **more}
+        as_json = client.post(f"/api/{report}", json=body, headers={"X-CSRF-Token": csrf}).json()["results"]
+        r = client.post(f"/api/{report}?format=csv", json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), (report, r.text)
+        rows = list(csv.DictReader(io.StringIO(r.text)))
+        assert len(rows) == len(as_json), report
+        for got, want in zip(rows, as_json, strict=True):
+            assert list(got) == list(want), report
+            for k, v in want.items():
+                if isinstance(v, dict | list):
+                    assert json.loads(got[k]) == v, (report, k)
+                elif isinstance(v, float):
+                    assert float(got[k]) == pytest.approx(v), (report, k)
+                else:
+                    assert got[k] == ("" if v is None else str(v)), (report, k)

@@ -9,6 +9,8 @@ Every refusal is a 4xx with `{"error": reason}`.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
@@ -61,6 +63,25 @@ def answer(body: object, status: int = 200, headers: dict[str, str] | None = Non
         media_type="application/json",
         headers={"Cache-Control": "no-store", **(headers or {})},
     )
+
+
+def report_answer(request: Request, rows: list[dict[str, Any]], meta: dict[str, Any]) -> Response:
+    """A report's rows: `{results, meta}`, or CSV with `?format=csv` (nested values as JSON text)."""
+    if request.query_params.get("format") != "csv":
+        return answer({"results": rows, "meta": meta})
+    out = io.StringIO()
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or list(meta.get("columns", []))
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(_csv_cell(row.get(c)) for c in columns)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, dict | list):
+        return msgspec.json.encode(value).decode()
+    return "" if value is None else value
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -351,20 +372,20 @@ class Web:
         rows, meta = await self._report(q.site_ids, sql)
         for row, step in zip(rows, funnels.steps_of(q), strict=True):
             row["step_definition"] = step
-        return answer({"results": rows, "meta": meta})
+        return report_answer(request, rows, meta)
 
     async def experiment(self, request: Request, principal: Principal) -> Response:
         """`POST /api/experiment`: conversion per A/B variant with a 95 % interval (`clicklake.query.experiments`)."""
         q = experiments.parse(await read_body(request))
         _may_read(principal, q.site_ids)
         rows, meta = await self._report(q.site_ids, experiments.build_sql(q))
-        return answer({"results": rows, "meta": meta})
+        return report_answer(request, rows, meta)
 
     async def _report(self, site_ids: list[str], sql: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Run a report's SQL in the sandbox: its rows, and the SQL with its freshness."""
         result = await anyio.to_thread.run_sync(self.sandbox.run, site_ids, sql)
         rows: list[dict[str, Any]] = msgspec.json.decode(format_result(result.table, "json"))
-        return rows, {"sql": sql, "freshness": result.freshness}
+        return rows, {"columns": result.table.column_names, "sql": sql, "freshness": result.freshness}
 
     async def openapi(self, request: Request) -> Response:
         """`GET /api/openapi.json`: the API's OpenAPI 3.1 document."""

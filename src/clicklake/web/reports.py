@@ -2,7 +2,8 @@
 
 Each report is a query module of `clicklake.query` with `parse(body)` and `build_sql(query)`;
 its route checks that the caller may read every site asked for (403 otherwise), runs the
-SQL in the caller's sandbox and answers `{results, meta: {sql, freshness}}`. A bad body is
+SQL in the caller's sandbox and answers `{results, meta: {sql, freshness}}` (CSV with
+`?format=csv`). A bad body is
 a 400 with the reason. docs/metrics.md defines each figure.
 """
 
@@ -18,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from clicklake.query import affiliates, attribution, ecommerce, menus, paths, retention
 from clicklake.web.accounts import Principal
-from clicklake.web.app import Web, _may_read, answer, read_body
+from clicklake.web.app import Web, _may_read, read_body, report_answer
 
 
 class _Query(Protocol):
@@ -50,7 +51,7 @@ def _handler(web: Web, report: _Report) -> Callable[[Request, Principal], Awaita
             names = await anyio.to_thread.run_sync(_site_names, web, {r["site_id"] for r in rows})
             for row in rows:
                 row["restaurant"] = names.get(row["site_id"])
-        return answer({"results": rows, "meta": meta})
+        return report_answer(request, rows, meta)
 
     return handle
 
