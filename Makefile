@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help up test test-shifted lint bench docs clean sdk test-sdk chromium nodejs faketime
+.PHONY: help up test test-shifted lint bench docs clean sdk test-sdk dashboard chromium nodejs faketime
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,19 @@ $(SDK_BUILT) &: $(SDK)/node_modules/.installed $(SDK)/build.mjs $(wildcard $(SDK
 
 sdk: $(SDK_BUILT) ## build the browser SDK (/sdk.js, /sdk.mjs)
 
+# -- the dashboard: Preact and ECharts from the lock file, built by esbuild into src/clicklake/web/assets/
+DASH := dashboard
+DASH_BUILT := src/clicklake/web/assets/manifest.json
+
+$(DASH)/node_modules/.installed: $(DASH)/package.json $(DASH)/package-lock.json | nodejs
+	cd $(DASH) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(DASH_BUILT): $(DASH)/node_modules/.installed $(DASH)/build.mjs $(wildcard $(DASH)/src/*.js $(DASH)/src/*.css $(DASH)/src/*/*.js)
+	node $(DASH)/build.mjs
+
+dashboard: $(DASH_BUILT) ## build the dashboard (served at / and /assets/)
+
 test-sdk: sdk ## the SDK's unit tests (Node test runner)
 	node --test --test-force-exit tests/sdk/
 
@@ -55,10 +68,10 @@ faketime: # Debian's libfaketime, for the shifted-clock run
 	@command -v faketime >/dev/null || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y faketime; }
 
-up: $(VENV)/.synced sdk ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
+up: $(VENV)/.synced sdk dashboard ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
 	$(BIN)/clicklake up --demo
 
-test: $(VENV)/.synced lint test-sdk chromium ## the full test suite (what CI runs), then the shifted-clock run
+test: $(VENV)/.synced lint test-sdk dashboard chromium ## the full test suite (what CI runs), then the shifted-clock run
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-shifted
 
@@ -77,7 +90,7 @@ lint: $(VENV)/.synced ## ruff and mypy
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: $(VENV)/.synced sdk ## benchmarks, each beside its baseline from the same run
+bench: $(VENV)/.synced sdk dashboard ## benchmarks, each beside its baseline from the same run
 	$(BIN)/python bench/contract.py
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/loader.py
@@ -86,6 +99,7 @@ bench: $(VENV)/.synced sdk ## benchmarks, each beside its baseline from the same
 	$(BIN)/python bench/enrich.py
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sdk_size.py
+	$(BIN)/python bench/dashboard_size.py
 	$(BIN)/python bench/query_startup.py
 
 docs: $(VENV)/.synced ## regenerate docs/schema/v1.json and the generated parts of docs/

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from clicklake.collect.metadata import Metadata
+from clicklake.schema.record import Record
 from conftest import kill_server, run_clicklake, start_server
 from transform.lakes import Lake, event
 
@@ -48,7 +49,10 @@ class World:
         return secret
 
 
-def serve_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def serve_world(
+    tmp_path_factory: pytest.TempPathFactory, extra: Callable[[dict[str, str]], Iterable[Record]] | None = None
+) -> Iterator[World]:
+    """The world; `extra(sites)` adds a test module's own events to the lake (site name -> site id)."""
     root = tmp_path_factory.mktemp("web")
     data = root / "data"
     data.mkdir()
@@ -60,7 +64,8 @@ def serve_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             event("page_view", f"2026-11-2{i}T10:00:00Z", site=sid, visitor=f"{name}{i}", page=f"https://x/{name}")
             for name, sid in sites.items()
             for i in range(3)
-        )
+        ),
+        *(extra(sites) if extra else ()),
     )
     lake.run()
     passwords = {}

@@ -27,6 +27,7 @@ from clicklake.errors import ClicklakeError
 from clicklake.query import experiments, funnels, stats
 from clicklake.query.engine import format_result
 from clicklake.query.sandbox import Limits, Sandbox, SandboxError
+from clicklake.web import pages
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal
 from clicklake.web.openapi import openapi_document
 from clicklake.web.throttle import LoginThrottle
@@ -301,6 +302,7 @@ class Web:
             Route("/logout", self.guarded(self.logout), methods=["POST"]),
             Route("/api/me", self.guarded(self.me), methods=["GET"]),
             Route("/api/sql", self.guarded(self.sql, "sql"), methods=["POST"]),
+            *pages.routes(),
         ]
 
 

@@ -1,0 +1,69 @@
+// Date ranges, computed in the browser's calendar (UTC days, as the Stats API counts them).
+export const PERIODS = [
+  ["today", "Today"],
+  ["yesterday", "Yesterday"],
+  ["7d", "Last 7 days"],
+  ["30d", "Last 30 days"],
+  ["month", "Month to date"],
+  ["last_month", "Last month"],
+  ["12mo", "Last 12 months"],
+  ["custom", "Custom range"],
+];
+
+export function iso(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+function utcDay(y, m, d) {
+  return new Date(Date.UTC(y, m, d));
+}
+
+function addDays(d, n) {
+  return utcDay(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + n);
+}
+
+// [from, to] (ISO dates, both included) for a period; `now` is a Date.
+export function rangeOf(period, now = new Date(), from = null, to = null) {
+  const today = utcDay(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const y = today.getUTCFullYear();
+  const m = today.getUTCMonth();
+  switch (period) {
+    case "today":
+      return [iso(today), iso(today)];
+    case "yesterday":
+      return [iso(addDays(today, -1)), iso(addDays(today, -1))];
+    case "7d":
+      return [iso(addDays(today, -6)), iso(today)];
+    case "month":
+      return [iso(utcDay(y, m, 1)), iso(today)];
+    case "last_month":
+      return [iso(utcDay(y, m - 1, 1)), iso(utcDay(y, m, 0))];
+    case "12mo":
+      return [iso(utcDay(y - 1, m, today.getUTCDate() + 1)), iso(today)];
+    case "custom":
+      if (from && to && from <= to) return [from, to];
+      return rangeOf("30d", now);
+    default:
+      return [iso(addDays(today, -29)), iso(today)];
+  }
+}
+
+// The range of the same length that ends the day before `from` (the API's previous_period).
+export function previousOf([from, to]) {
+  const a = new Date(from + "T00:00:00Z");
+  const b = new Date(to + "T00:00:00Z");
+  const days = Math.round((b - a) / 86400000) + 1;
+  return [iso(addDays(a, -days)), iso(addDays(a, -1))];
+}
+
+export function daysIn([from, to]) {
+  return Math.round((new Date(to + "T00:00:00Z") - new Date(from + "T00:00:00Z")) / 86400000) + 1;
+}
+
+// The time grain that suits a range when none is chosen.
+export function defaultInterval(range) {
+  const n = daysIn(range);
+  if (n <= 2) return "hour";
+  if (n <= 92) return "day";
+  return "month";
+}

@@ -1,0 +1,142 @@
+// Overview: the KPI bar with the change against the previous period, the time series,
+// and the breakdowns (pages, sources, countries, devices); a row's value filters everything.
+import { api } from "../api.js";
+import { param, setParams, addFilter } from "../state.js";
+import { html, Tile, Table, Loading, Failure, useAsync } from "../ui.js";
+import { Chart } from "../chart.js";
+import { statsBody, label, formatValue } from "../stats.js";
+import { currentView } from "../view.js";
+import { EmptySite } from "./empty.js";
+
+const KPIS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
+// a lower figure is the better one for these
+const LOWER_IS_BETTER = new Set(["bounce_rate"]);
+
+function change(now, before) {
+  if (before === null || before === undefined || now === null || now === undefined) return null;
+  if (before === 0) return now === 0 ? 0 : null;
+  return Math.round((1000 * (now - before)) / before) / 10;
+}
+
+function Kpis({ view }) {
+  const { body, dropped } = statsBody(view, KPIS, [], view.comparing ? { compare: "previous_period" } : {});
+  const res = useAsync(() => (body ? api.query(body) : null), view.key);
+  if (res.loading && !res.data) return html`<${Loading} what="key figures" />`;
+  if (res.error) return html`<${Failure} error=${res.error} />`;
+  const out = res.data;
+  const row = (out && out.results[0]) || {};
+  const before = out && out.comparison ? out.comparison.results[0] || {} : null;
+  return html`<section class="kpis" aria-label="Key figures" data-sql=${out ? out.meta.sql : ""}>
+    ${KPIS.map((m) => {
+      if (dropped.includes(m))
+        return html`<div class="kpi" data-metric=${m}><h2>${label(m)}</h2><p class="value">—</p><p class="delta">not with this filter</p></div>`;
+      const d = before ? change(row[m] ?? 0, before[m] ?? 0) : null;
+      const good = d === null || d === 0 ? "" : (d > 0) !== LOWER_IS_BETTER.has(m) ? "up" : "down";
+      const prev = before ? formatValue(m, before[m] ?? 0) : null;
+      return html`<div class="kpi" data-metric=${m}>
+        <h2>${label(m)}</h2>
+        <p class="value" data-value=${row[m] ?? 0}>${formatValue(m, row[m] ?? 0)}</p>
+        ${before &&
+        html`<p class=${"delta " + good}>
+          ${d === null ? "new" : `${d > 0 ? "+" : ""}${d} %`}<span class="sr-only"> against ${prev} in the previous period</span>
+        </p>`}
+      </div>`;
+    })}
+    ${out && html`<p class="kpi-sql"><a class="ghost button" href=${"/sql?" + new URLSearchParams({ sql: out.meta.sql })}>Show SQL<span class="sr-only"> of the key figures</span></a></p>`}
+  </section>`;
+}
+
+const SERIES_METRICS = ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"];
+const INTERVALS = ["hour", "day", "week", "month"];
+
+function Series({ view }) {
+  const metric = param("metric") || "visitors";
+  const dim = "time:" + view.interval;
+  const { body, dropped } = statsBody(view, [metric], [dim], view.comparing ? { compare: "previous_period" } : {});
+  const res = useAsync(() => (body ? api.query(body) : null), view.key + metric);
+  const controls = html`<div class="row-controls">
+    <label class="field"><span>Metric</span>
+      <select value=${metric} onChange=${(e) => setParams({ metric: e.currentTarget.value })}>
+        ${SERIES_METRICS.map((m) => html`<option value=${m}>${label(m)}</option>`)}
+      </select></label>
+    <label class="field"><span>Interval</span>
+      <select value=${view.interval} onChange=${(e) => setParams({ interval: e.currentTarget.value })}>
+        ${INTERVALS.map((i) => html`<option value=${i}>${i}</option>`)}
+      </select></label>
+  </div>`;
+  let inner;
+  if (dropped.length) inner = html`<p class="status">${label(metric)} cannot be split by this filter; choose Pageviews.</p>`;
+  else if (res.loading && !res.data) inner = html`<${Loading} what="the time series" />`;
+  else if (res.error) inner = html`<${Failure} error=${res.error} />`;
+  else {
+    const rows = res.data.results;
+    const prev = res.data.comparison ? res.data.comparison.results : null;
+    const x = rows.map((r) => String(r[dim]).slice(0, view.interval === "hour" ? 16 : 10).replace("T", " "));
+    const series = [{ name: "This period", type: "line", data: rows.map((r) => r[metric]), smooth: false, showSymbol: rows.length < 40 }];
+    if (prev && prev.length)
+      series.push({ name: "Previous period", type: "line", data: prev.map((r) => r[metric]), lineStyle: { type: "dashed" }, showSymbol: false });
+    const total = rows.reduce((a, r) => a + (Number(r[metric]) || 0), 0);
+    inner = rows.length
+      ? html`<${Chart}
+          summary=${`${label(metric)} per ${view.interval}, ${rows.length} points from ${x[0]} to ${x[x.length - 1]}`}
+          option=${{
+            tooltip: { trigger: "axis" },
+            legend: { show: series.length > 1, bottom: 0 },
+            grid: { left: 48, right: 16, top: 16, bottom: series.length > 1 ? 40 : 24 },
+            xAxis: { type: "category", data: x },
+            yAxis: { type: "value" },
+            series,
+          }}
+        />
+        <p class="sr-only">Sum over the points: ${total}</p>`
+      : html`<p class="status">No data for this range and these filters.</p>`;
+  }
+  const data = res.data;
+  return html`<${Tile} title="Over time" wide id="series" sql=${data && data.meta.sql}
+    csv=${data && { name: `${metric}-per-${view.interval}.csv`, columns: data.meta.columns, rows: data.results }}>
+    ${controls}${inner}
+  <//>`;
+}
+
+// One breakdown tile: `dimension` by `metric` (or by `fallback` when a filter rules the metric out).
+export function Breakdown({ view, title, dimension, metric, fallback = "pageviews", pick = true, limit = 10, extraFilters = [] }) {
+  const v = extraFilters.length ? { ...view, filters: [...view.filters, ...extraFilters] } : view;
+  let { body, dropped } = statsBody(v, [metric], [dimension], { limit });
+  let shown = metric;
+  if (!body && fallback) {
+    ({ body } = statsBody(v, [fallback], [dimension], { limit }));
+    shown = fallback;
+  }
+  const res = useAsync(() => (body ? api.query(body) : null), v.key + dimension + metric);
+  const data = res.data;
+  let inner;
+  if (!body) inner = html`<p class="status">Not available with this filter.</p>`;
+  else if (res.loading && !data) inner = html`<${Loading} />`;
+  else if (res.error) inner = html`<${Failure} error=${res.error} />`;
+  else
+    inner = html`<${Table} caption=${title} columns=${[dimension, shown]} rows=${data.results} bar=${shown}
+      onPick=${pick ? (value) => addFilter(dimension, value) : null} />`;
+  return html`<${Tile} title=${title} sql=${data && data.meta.sql}
+    csv=${data && { name: `${dimension}.csv`, columns: data.meta.columns, rows: data.results }}>${inner}<//>`;
+}
+
+export function Overview() {
+  const view = currentView();
+  return html`<${EmptySite} view=${view} />
+    <${Kpis} view=${view} />
+    <div class="grid">
+      <${Series} view=${view} />
+      <${Breakdown} view=${view} title="Top pages" dimension="page" metric="pageviews" />
+      <${Breakdown} view=${view} title="Entry pages" dimension="entry_page" metric="visits" />
+      <${Breakdown} view=${view} title="Exit pages" dimension="exit_page" metric="visits" />
+      <${Breakdown} view=${view} title="Sources" dimension="source" metric="visitors" />
+      <${Breakdown} view=${view} title="Channels" dimension="channel" metric="visits" />
+      <${Breakdown} view=${view} title="UTM campaigns" dimension="utm_campaign" metric="visitors" />
+      <${Breakdown} view=${view} title="UTM sources" dimension="utm_source" metric="visitors" />
+      <${Breakdown} view=${view} title="UTM media" dimension="utm_medium" metric="visitors" />
+      <${Breakdown} view=${view} title="Countries" dimension="country" metric="visitors" />
+      <${Breakdown} view=${view} title="Devices" dimension="device" metric="visitors" />
+      <${Breakdown} view=${view} title="Browsers" dimension="browser" metric="visitors" />
+      <${Breakdown} view=${view} title="Operating systems" dimension="os" metric="visitors" />
+    </div>`;
+}
