@@ -29,7 +29,7 @@ function SiteSwitcher() {
   </label>`;
 }
 
-function DatePicker() {
+function DatePicker({ compare }) {
   const [from, to] = dateRange.value;
   const custom = period.value === "custom";
   const choose = (value) => {
@@ -50,10 +50,11 @@ function DatePicker() {
       <label class="field"><span>To</span>
         <input type="date" name="to" value=${to} min=${from} onChange=${(e) => e.currentTarget.value && setParams({ to: e.currentTarget.value })} />
       </label>`}
-    <label class="check">
+    ${compare &&
+    html`<label class="check">
       <input type="checkbox" checked=${comparing.value} onChange=${(e) => setParams({ compare: e.currentTarget.checked ? null : "off" })} />
       <span>Compare with the previous period</span>
-    </label>
+    </label>`}
     <p class="range" aria-live="polite">${from} to ${to}</p>
   </div>`;
 }
@@ -102,7 +103,7 @@ export function Frame({ title, page, children }) {
     </header>
     <div class="controls">
       ${(!page || page.dates) && html`<${SiteSwitcher} />`}
-      ${(!page || page.dates) && html`<${DatePicker} />`}
+      ${(!page || page.dates) && html`<${DatePicker} compare=${!page || page.compare} />`}
     </div>
     ${page && page.filters && html`<${Filters} />`}
     <main id="main" tabindex="-1">

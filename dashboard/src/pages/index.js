@@ -1,5 +1,5 @@
 // The dashboard's pages, in navigation order. A page is a path, a title, a component, and
-// whether the date range and filters apply to it; a new report page is one more entry here.
+// whether the date range, filters and the comparison apply to it; a new report page is one more entry here.
 import { Overview } from "./overview.js";
 import { Funnels } from "./funnels.js";
 import { Experiments } from "./experiments.js";
@@ -7,7 +7,7 @@ import { Events } from "./events.js";
 import { Sql } from "./sql.js";
 
 export const PAGES = [
-  { path: "/", title: "Overview", component: Overview, dates: true, filters: true },
+  { path: "/", title: "Overview", component: Overview, dates: true, filters: true, compare: true },
   { path: "/funnels", title: "Funnels", component: Funnels, dates: true, filters: false },
   { path: "/experiments", title: "Experiments", component: Experiments, dates: true, filters: false },
   { path: "/events", title: "Events", component: Events, dates: true, filters: true },

@@ -99,7 +99,7 @@ function Series({ view }) {
 }
 
 // One breakdown tile: `dimension` by `metric` (or by `fallback` when a filter rules the metric out).
-export function Breakdown({ view, title, dimension, metric, fallback = "pageviews", pick = true, limit = 10, extraFilters = [] }) {
+export function Breakdown({ view, title, id, caption, tabs, dimension, metric, fallback = "pageviews", pick = true, limit = 10, extraFilters = [] }) {
   const v = extraFilters.length ? { ...view, filters: [...view.filters, ...extraFilters] } : view;
   let { body, dropped } = statsBody(v, [metric], [dimension], { limit });
   let shown = metric;
@@ -114,10 +114,33 @@ export function Breakdown({ view, title, dimension, metric, fallback = "pageview
   else if (res.loading && !data) inner = html`<${Loading} />`;
   else if (res.error) inner = html`<${Failure} error=${res.error} />`;
   else
-    inner = html`<${Table} caption=${title} columns=${[dimension, shown]} rows=${data.results} bar=${shown}
+    inner = html`<${Table} caption=${caption || title} columns=${[dimension, shown]} rows=${data.results} bar=${shown}
       onPick=${pick ? (value) => addFilter(dimension, value) : null} />`;
-  return html`<${Tile} title=${title} sql=${data && data.meta.sql}
-    csv=${data && { name: `${dimension}.csv`, columns: data.meta.columns, rows: data.results }}>${inner}<//>`;
+  return html`<${Tile} title=${title} id=${id} sql=${data && data.meta.sql}
+    csv=${data && { name: `${dimension}.csv`, columns: data.meta.columns, rows: data.results }}>${tabs}${inner}<//>`;
+}
+
+// Breakdowns that share a tile, one shown at a time (Plausible's tabs): the choice is in the URL.
+const GROUPS = [
+  { id: "pages", title: "Pages", tabs: [["Top pages", "page", "pageviews"], ["Entry pages", "entry_page", "visits"], ["Exit pages", "exit_page", "visits"]] },
+  { id: "sources", title: "Sources", tabs: [["Sources", "source", "visitors"], ["Channels", "channel", "visits"], ["Referrers", "referrer", "visitors"]] },
+  { id: "campaigns", title: "Campaigns", tabs: [["UTM campaign", "utm_campaign", "visitors"], ["UTM source", "utm_source", "visitors"], ["UTM medium", "utm_medium", "visitors"], ["UTM term", "utm_term", "visitors"], ["UTM content", "utm_content", "visitors"]] },
+  { id: "countries", title: "Countries", tabs: [["Countries", "country", "visitors"]] },
+  { id: "devices", title: "Devices", tabs: [["Devices", "device", "visitors"], ["Browsers", "browser", "visitors"], ["Operating systems", "os", "visitors"]] },
+];
+
+function Group({ view, group }) {
+  const chosen = param(group.id) || group.tabs[0][1];
+  const tab = group.tabs.find((t) => t[1] === chosen) || group.tabs[0];
+  const tabs =
+    group.tabs.length > 1 &&
+    html`<div class="tabs" role="group" aria-label=${group.title + ": show"}>
+      ${group.tabs.map(
+        ([text, dim]) => html`<button type="button" class="tab" aria-pressed=${dim === tab[1]}
+          onClick=${() => setParams({ [group.id]: dim === group.tabs[0][1] ? null : dim })}>${text}</button>`
+      )}
+    </div>`;
+  return html`<${Breakdown} view=${view} title=${group.title} id=${group.id} caption=${tab[0]} dimension=${tab[1]} metric=${tab[2]} tabs=${tabs} />`;
 }
 
 export function Overview() {
@@ -126,17 +149,6 @@ export function Overview() {
     <${Kpis} view=${view} />
     <div class="grid">
       <${Series} view=${view} />
-      <${Breakdown} view=${view} title="Top pages" dimension="page" metric="pageviews" />
-      <${Breakdown} view=${view} title="Entry pages" dimension="entry_page" metric="visits" />
-      <${Breakdown} view=${view} title="Exit pages" dimension="exit_page" metric="visits" />
-      <${Breakdown} view=${view} title="Sources" dimension="source" metric="visitors" />
-      <${Breakdown} view=${view} title="Channels" dimension="channel" metric="visits" />
-      <${Breakdown} view=${view} title="UTM campaigns" dimension="utm_campaign" metric="visitors" />
-      <${Breakdown} view=${view} title="UTM sources" dimension="utm_source" metric="visitors" />
-      <${Breakdown} view=${view} title="UTM media" dimension="utm_medium" metric="visitors" />
-      <${Breakdown} view=${view} title="Countries" dimension="country" metric="visitors" />
-      <${Breakdown} view=${view} title="Devices" dimension="device" metric="visitors" />
-      <${Breakdown} view=${view} title="Browsers" dimension="browser" metric="visitors" />
-      <${Breakdown} view=${view} title="Operating systems" dimension="os" metric="visitors" />
+      ${GROUPS.map((g) => html`<${Group} view=${view} group=${g} key=${g.id} />`)}
     </div>`;
 }

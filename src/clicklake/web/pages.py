@@ -59,6 +59,7 @@ def _shell() -> bytes | None:
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light dark">\n<title>clicklake</title>\n'
+        '<link rel="icon" href="data:,">\n'
         f'<link rel="stylesheet" href="/assets/{css}">\n<script type="module" src="/assets/{js}"></script>\n'
         '</head>\n<body>\n<div id="app"><noscript>The clicklake dashboard needs JavaScript.</noscript></div>\n'
         "</body>\n</html>\n"
