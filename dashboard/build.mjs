@@ -1,5 +1,6 @@
-// Build the dashboard into src/clicklake/web/assets/: one hashed script and stylesheet,
-// minified, and manifest.json naming them (the Python side writes them into the page shell).
+// Build the dashboard into src/clicklake/web/assets/: the entry script and stylesheet, and the
+// chunks it imports later (the chart library), minified, each named by a hash of its content;
+// manifest.json names the entry's files (the Python side writes them into the page shell).
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { build } from "esbuild";
@@ -13,6 +14,8 @@ const result = await build({
   bundle: true,
   minify: true,
   format: "esm",
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   target: ["es2020"],
   entryNames: "[name]-[hash]",
   outdir: out,
@@ -20,10 +23,12 @@ const result = await build({
   legalComments: "none",
   logLevel: "warning",
 });
-const files = Object.keys(result.metafile.outputs).map((p) => basename(p));
+const outputs = result.metafile.outputs;
+const entry = Object.keys(outputs).find((p) => outputs[p].entryPoint);
 const manifest = {
-  js: files.find((f) => f.endsWith(".js")),
-  css: files.find((f) => f.endsWith(".css")),
+  js: basename(entry),
+  css: basename(outputs[entry].cssBundle),
+  chunks: Object.keys(outputs).map((p) => basename(p)).filter((f) => f.endsWith(".js") && f !== basename(entry)),
 };
 writeFileSync(out + "manifest.json", JSON.stringify(manifest, null, 2) + "\n");
 console.log("dashboard:", readdirSync(out).join(" "));

@@ -37,8 +37,8 @@ export function Experiments() {
           yAxis: { type: "value", name: "%", max: 100 },
           series: [
             { name: "Interval low", type: "bar", stack: "ci", data: rows.map((r) => r.ci95_low), itemStyle: { opacity: 0 } },
-            { name: "95 % interval", type: "bar", stack: "ci", data: rows.map((r) => r.ci95_high - r.ci95_low), itemStyle: { opacity: 0.35 } },
-            { name: "Conversion rate", type: "line", data: rows.map((r) => r.conversion_rate), symbolSize: 10, lineStyle: { opacity: 0 } },
+            { name: "95 % interval", type: "bar", stack: "ci", data: rows.map((r) => r.ci95_high - r.ci95_low), itemStyle: { color: "#5b8def", opacity: 0.35 } },
+            { name: "Conversion rate", type: "line", data: rows.map((r) => r.conversion_rate), symbolSize: 12, itemStyle: { color: "#5b8def" }, lineStyle: { opacity: 0 } },
           ],
         }}
       />`}

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { param, setParams } from "../state.js";
-import { html, Tile, Loading, Failure, useAsync } from "../ui.js";
+import { html, Loading, Failure, useAsync } from "../ui.js";
 import { Chart } from "../chart.js";
 import { toCsv, download } from "../csv.js";
 
@@ -14,7 +14,7 @@ function ResultTable({ columns, rows }) {
   const show = (v) => (v === null || v === undefined ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v));
   return html`<div class="table-wrap"><table class="result">
     <caption class="sr-only">Result of the query</caption>
-    <thead><tr>${columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
+    <thead><tr>${columns.map((c) => html`<th scope="col" class=${typeof rows[0][c] === "number" ? "num" : ""}>${c}</th>`)}</tr></thead>
     <tbody>${rows.slice(0, 1000).map((r) => html`<tr>${columns.map((c) => html`<td class=${typeof r[c] === "number" ? "num" : ""}>${show(r[c])}</td>`)}</tr>`)}</tbody>
   </table></div>
   ${rows.length > 1000 && html`<p class="status">The first 1,000 of ${rows.length} rows are shown; the CSV has them all.</p>`}`;

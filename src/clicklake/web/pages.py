@@ -1,8 +1,9 @@
 """The dashboard's pages: the single-page application's shell at each page's path, and its built assets.
 
 The front end (`dashboard/` at the repository's root, Preact and ECharts) is built by
-`make` with esbuild into `assets/`: one script and one stylesheet whose names carry a
-hash of their content, and `manifest.json` naming them. The shell is the same small
+`make` with esbuild into `assets/`: the entry script, its stylesheet and the chunks it
+imports (the chart library is one, loaded when the first chart is drawn), each named by
+a hash of its content, and `manifest.json` naming them. The shell is the same small
 HTML page at every path of the application (the page is chosen in the browser), never
 cached, with a Content-Security-Policy that admits no inline script and no other
 origin; the hashed assets are cached for a year, as a new build has new names.
@@ -14,7 +15,7 @@ import json
 from functools import lru_cache
 from html import escape
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -40,13 +41,13 @@ _NOT_BUILT: Final = "the dashboard is not built ({} is missing): run 'make up' o
 
 
 @lru_cache(maxsize=1)
-def _manifest() -> dict[str, str] | None:
-    """The built script's and stylesheet's names, read once per process; None when not built."""
+def _manifest() -> dict[str, Any] | None:
+    """The built files' names (`js`, `css`, `chunks`), read once per process; None when not built."""
     try:
-        data = json.loads((ASSETS / "manifest.json").read_text())
+        data: dict[str, Any] = json.loads((ASSETS / "manifest.json").read_text())
     except FileNotFoundError:
         return None
-    return {"js": str(data["js"]), "css": str(data["css"])}
+    return data
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +55,7 @@ def _shell() -> bytes | None:
     manifest = _manifest()
     if manifest is None:
         return None
-    js, css = escape(manifest["js"]), escape(manifest["css"])
+    js, css = escape(str(manifest["js"])), escape(str(manifest["css"]))
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -69,7 +70,7 @@ def _shell() -> bytes | None:
 @lru_cache(maxsize=8)
 def _asset(name: str) -> bytes | None:
     manifest = _manifest()
-    if manifest is None or name not in manifest.values():
+    if manifest is None or name not in {manifest["js"], manifest["css"], *manifest["chunks"]}:
         return None
     return (ASSETS / name).read_bytes()
 
