@@ -1,5 +1,7 @@
 // Calls to the JSON API with the session's CSRF token; failures become Errors whose
 // message is the server's reason in words.
+import { navigate } from "./state.js";
+
 let csrf = null;
 
 export function setCsrf(token) {
@@ -49,6 +51,11 @@ async function send(method, path, body) {
     data = await response.json();
   } catch (e) {
     data = null;
+  }
+  if (response.status === 401 && path.startsWith("/api/") && path !== "/api/me") {
+    // the session ended while the page was open: log in again, then come back here
+    const next = location.pathname + location.search;
+    navigate("/login", new URLSearchParams({ next }), { replace: true });
   }
   if (!response.ok) {
     const reason = (data && data.error) || `the server answered ${response.status}`;

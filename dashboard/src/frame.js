@@ -1,5 +1,5 @@
 // The frame around every page: skip link, navigation, site switcher, date range, comparison, filters.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.js";
 import {
   me, session, url, sites, siteChoice, period, dateRange, comparing, filters, setParams, removeFilter, navigate, withParams,
@@ -86,6 +86,14 @@ export function Frame({ title, page, children }) {
     }
   };
   const here = url.value.pathname;
+  // a new page moves the focus to its heading, as a page load would for a screen reader
+  const shown = useRef(here);
+  useEffect(() => {
+    if (shown.current === here) return;
+    shown.current = here;
+    const heading = document.querySelector("#main h1");
+    if (heading) heading.focus();
+  }, [here]);
   return html`<a class="skip" href="#main">Skip to the figures</a>
     <header class="top">
       <div class="brand">clicklake</div>
@@ -107,7 +115,7 @@ export function Frame({ title, page, children }) {
     </div>
     ${page && page.filters && html`<${Filters} />`}
     <main id="main" tabindex="-1">
-      <h1>${title}</h1>
+      <h1 tabindex="-1">${title}</h1>
       ${children}
     </main>`;
 }

@@ -87,13 +87,14 @@ export function Funnels() {
     }));
     const names = rows.map((r) => `${r.step}. ${r.name}`);
     inner = html`<${Chart}
+        height=${40 + 44 * rows.length}
         summary=${rows.map((r) => `${r.name}: ${r.visitors} visitors`).join("; ")}
         option=${{
           tooltip: { trigger: "axis" },
-          grid: { left: 48, right: 16, top: 16, bottom: 48 },
-          xAxis: { type: "category", data: names, axisLabel: { interval: 0, overflow: "break", width: 120 } },
-          yAxis: { type: "value", name: "visitors" },
-          series: [{ type: "bar", data: rows.map((r) => r.visitors), label: { show: true, position: "top" } }],
+          grid: { left: 130, right: 40, top: 8, bottom: 24 },
+          yAxis: { type: "category", data: names, inverse: true, axisLabel: { overflow: "break", width: 120 } },
+          xAxis: { type: "value", minInterval: 1 },
+          series: [{ type: "bar", data: rows.map((r) => r.visitors), label: { show: true, position: "right" }, itemStyle: { color: "#5b8def" } }],
         }}
       />
       <div class="table-wrap"><table>
