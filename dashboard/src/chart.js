@@ -1,5 +1,5 @@
 // A chart: an ECharts option drawn in a box once the chart library (a chunk of its own) is loaded.
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./ui.js";
 
 let library = null;
@@ -11,12 +11,20 @@ export function Chart({ option, summary, height = 260 }) {
   const box = useRef(null);
   const chart = useRef(null);
   const text = JSON.stringify(option);
+  const [scheme, setScheme] = useState(dark());
+  useEffect(() => {
+    // the system's scheme may change under an open page: draw again in the new one
+    const query = window.matchMedia("(prefers-color-scheme: dark)");
+    const changed = () => setScheme(query.matches);
+    query.addEventListener("change", changed);
+    return () => query.removeEventListener("change", changed);
+  }, []);
   useEffect(() => {
     let live = true;
     const resize = () => chart.current && chart.current.resize();
     load().then((lib) => {
       if (!live) return;
-      chart.current = lib.init(box.current, dark());
+      chart.current = lib.init(box.current, scheme);
       chart.current.setOption({ backgroundColor: "transparent", animation: false, ...JSON.parse(text) }, true);
       box.current.dataset.drawn = "true";
     });
@@ -27,7 +35,7 @@ export function Chart({ option, summary, height = 260 }) {
       if (chart.current) chart.current.dispose();
       chart.current = null;
     };
-  }, [text]);
+  }, [text, scheme]);
   return html`<figure class="chart">
     <div ref=${box} class="chart-box" style=${{ height: height + "px" }} role="img" aria-label=${summary}></div>
   </figure>`;
