@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help up test test-shifted lint bench docs clean sdk test-sdk dashboard chromium nodejs faketime
+.PHONY: help up test test-shifted lint bench docs clean sdk test-sdk dashboard test-dashboard chromium nodejs faketime
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,9 @@ $(DASH_BUILT): $(DASH)/node_modules/.installed $(DASH)/build.mjs $(wildcard $(DA
 
 dashboard: $(DASH_BUILT) ## build the dashboard (served at / and /assets/)
 
+test-dashboard: dashboard ## the dashboard's unit tests (Node test runner; the browser tests are in pytest)
+	node --test tests/dashboard/
+
 test-sdk: sdk ## the SDK's unit tests (Node test runner)
 	node --test --test-force-exit tests/sdk/
 
@@ -71,7 +74,7 @@ faketime: # Debian's libfaketime, for the shifted-clock run
 up: $(VENV)/.synced sdk dashboard ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
 	$(BIN)/clicklake up --demo
 
-test: $(VENV)/.synced lint test-sdk dashboard chromium ## the full test suite (what CI runs), then the shifted-clock run
+test: $(VENV)/.synced lint test-sdk test-dashboard chromium ## the full test suite (what CI runs), then the shifted-clock run
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-shifted
 

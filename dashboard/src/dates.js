@@ -38,8 +38,12 @@ export function rangeOf(period, now = new Date(), from = null, to = null) {
       return [iso(utcDay(y, m, 1)), iso(today)];
     case "last_month":
       return [iso(utcDay(y, m - 1, 1)), iso(utcDay(y, m, 0))];
-    case "12mo":
-      return [iso(utcDay(y - 1, m, today.getUTCDate() + 1)), iso(today)];
+    case "12mo": {
+      // from the day after the same date a year before (29 February's is the 28th)
+      const lastOfMonth = utcDay(y - 1, m + 1, 0).getUTCDate();
+      const yearBefore = utcDay(y - 1, m, Math.min(today.getUTCDate(), lastOfMonth));
+      return [iso(addDays(yearBefore, 1)), iso(today)];
+    }
     case "custom":
       if (from && to && from <= to) return [from, to];
       return rangeOf("30d", now);

@@ -5,7 +5,7 @@ import {
   me, session, url, sites, siteChoice, period, dateRange, comparing, filters, setParams, removeFilter, navigate, withParams,
 } from "./state.js";
 import { PERIODS } from "./dates.js";
-import { html, Link } from "./ui.js";
+import { html, Link, countryName } from "./ui.js";
 import { label } from "./stats.js";
 import { PAGES } from "./pages/index.js";
 
@@ -66,7 +66,7 @@ function Filters() {
     <span>Filtered by</span>
     ${list.map(
       ([op, d, [v]], i) => html`<button type="button" class="chip" onClick=${() => removeFilter(i)}>
-        ${label(d)} ${op === "is" ? "is" : op === "is_not" ? "is not" : "contains"} <strong>${v}</strong>
+        ${label(d)} ${op === "is" ? "is" : op === "is_not" ? "is not" : "contains"} <strong>${d === "country" ? countryName(v) : v}</strong>
         <span aria-hidden="true"> ×</span><span class="sr-only">, remove this filter</span>
       </button>`
     )}

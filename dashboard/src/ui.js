@@ -68,8 +68,21 @@ export function Tile({ title, sql, csv, children, wide = false, id }) {
   </section>`;
 }
 
-// A table of rows; with `filterBy`, the first column's values are buttons that filter the view.
-export function Table({ caption, columns, rows, onPick, bar }) {
+// A country's name in the browser's own data (Intl), its code kept beside it; no map data is shipped.
+let regions = null;
+export function countryName(code) {
+  try {
+    regions = regions || new Intl.DisplayNames(["en"], { type: "region" });
+    const name = regions.of(code);
+    return name && name !== code ? `${name} (${code})` : code;
+  } catch (e) {
+    return code;
+  }
+}
+
+// A table of rows; with `onPick`, the first column's values are buttons that filter the view
+// (`show` writes a value for people; the filter keeps the value itself).
+export function Table({ caption, columns, rows, onPick, bar, show = String }) {
   if (!rows.length) return html`<p class="status">No data for this range and these filters.</p>`;
   const max = bar ? Math.max(...rows.map((r) => Number(r[bar]) || 0), 1) : 1;
   return html`<div class="table-wrap"><table>
@@ -80,7 +93,7 @@ export function Table({ caption, columns, rows, onPick, bar }) {
         (row) => html`<tr>
           ${columns.map((c, i) => {
             if (i) return html`<td class="num">${formatValue(c, row[c])}</td>`;
-            const text = row[c] === null || row[c] === undefined ? "(none)" : String(row[c]);
+            const text = row[c] === null || row[c] === undefined ? "(none)" : show(row[c]);
             const width = bar ? (100 * (Number(row[bar]) || 0)) / max : 0;
             const inner =
               onPick && row[c] !== null && row[c] !== undefined

@@ -2,7 +2,7 @@
 // and the breakdowns (pages, sources, countries, devices); a row's value filters everything.
 import { api } from "../api.js";
 import { param, setParams, addFilter } from "../state.js";
-import { html, Tile, Table, Loading, Failure, useAsync } from "../ui.js";
+import { html, Tile, Table, Loading, Failure, useAsync, countryName } from "../ui.js";
 import { Chart } from "../chart.js";
 import { statsBody, label, formatValue } from "../stats.js";
 import { currentView } from "../view.js";
@@ -115,6 +115,7 @@ export function Breakdown({ view, title, id, caption, tabs, dimension, metric, f
   else if (res.error) inner = html`<${Failure} error=${res.error} />`;
   else
     inner = html`<${Table} caption=${caption || title} columns=${[dimension, shown]} rows=${data.results} bar=${shown}
+      show=${dimension === "country" ? countryName : String}
       onPick=${pick ? (value) => addFilter(dimension, value) : null} />`;
   return html`<${Tile} title=${title} id=${id} sql=${data && data.meta.sql}
     csv=${data && { name: `${dimension}.csv`, columns: data.meta.columns, rows: data.results }}>${tabs}${inner}<//>`;
