@@ -64,6 +64,33 @@ export function daysIn([from, to]) {
   return Math.round((new Date(to + "T00:00:00Z") - new Date(from + "T00:00:00Z")) / 86400000) + 1;
 }
 
+// The time buckets of a range at an interval, as the Stats API's `time:*` values start
+// (UTC; a week starts on Monday), each as the key that `bucketKey` gives a value; at most `max`.
+export function buckets([from, to], interval, max = 2000) {
+  const end = new Date(to + "T00:00:00Z");
+  let t = new Date(from + "T00:00:00Z");
+  if (interval === "week") t = addDays(t, -((t.getUTCDay() + 6) % 7));
+  if (interval === "month") t = utcDay(t.getUTCFullYear(), t.getUTCMonth(), 1);
+  const out = [];
+  const last = interval === "hour" ? end.getTime() + 23 * 3600000 : end.getTime();
+  while (t.getTime() <= last && out.length < max) {
+    out.push(bucketKey(t.toISOString(), interval));
+    if (interval === "hour") t = new Date(t.getTime() + 3600000);
+    else if (interval === "week") t = addDays(t, 7);
+    else if (interval === "month") t = utcDay(t.getUTCFullYear(), t.getUTCMonth() + 1, 1);
+    else t = addDays(t, 1);
+  }
+  return out.length < max ? out : null;
+}
+
+// "2026-11-20 10:00" for an hour, "2026-11" for a month, the date otherwise.
+export function bucketKey(value, interval) {
+  const s = String(value).replace("T", " ");
+  if (interval === "hour") return s.slice(0, 13) + ":00";
+  if (interval === "month") return s.slice(0, 7);
+  return s.slice(0, 10);
+}
+
 // The time grain that suits a range when none is chosen.
 export function defaultInterval(range) {
   const n = daysIn(range);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { daysIn, defaultInterval, previousOf, rangeOf } from "../../dashboard/src/dates.js";
+import { bucketKey, buckets, daysIn, defaultInterval, previousOf, rangeOf } from "../../dashboard/src/dates.js";
 import { toCsv } from "../../dashboard/src/csv.js";
 
 const at = (iso) => new Date(iso);
@@ -44,4 +44,17 @@ test("the previous period has the same length and ends the day before, as the St
 test("CSV quotes what needs quoting and writes nulls as empty cells", () => {
   const rows = [{ page: '/a,"b"', n: 3 }, { page: null, n: 0 }];
   assert.equal(toCsv(["page", "n"], rows), 'page,n\r\n"/a,""b""",3\r\n,0\r\n');
+});
+
+test("the time series has a bucket for every hour, day, week and month of the range", () => {
+  assert.deepEqual(buckets(["2026-11-20", "2026-11-22"], "day"), ["2026-11-20", "2026-11-21", "2026-11-22"]);
+  const hours = buckets(["2026-11-20", "2026-11-20"], "hour");
+  assert.equal(hours.length, 24);
+  assert.deepEqual([hours[0], hours[23]], ["2026-11-20 00:00", "2026-11-20 23:00"]);
+  // weeks start on Monday (DuckDB's date_trunc('week')): 2026-11-20 is a Friday
+  assert.deepEqual(buckets(["2026-11-20", "2026-12-01"], "week"), ["2026-11-16", "2026-11-23", "2026-11-30"]);
+  assert.deepEqual(buckets(["2025-12-16", "2026-02-03"], "month"), ["2025-12", "2026-01", "2026-02"]);
+  assert.equal(buckets(["2020-01-01", "2026-01-01"], "hour"), null); // too many: the rows alone
+  assert.equal(bucketKey("2026-11-20T10:00:00+00:00", "hour"), "2026-11-20 10:00");
+  assert.equal(bucketKey("2026-11-20 00:00:00+00", "day"), "2026-11-20");
 });

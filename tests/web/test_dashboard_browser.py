@@ -195,6 +195,9 @@ def test_the_overview_shows_the_stats_apis_figures(world: World, viewer: Session
     assert [re.split(r"\s+", t.strip()) for t in shown] == [[r["page"], str(r["pageviews"])] for r in pages_rows]
     countries = tile(page, "countries").locator("tbody tr").all_inner_texts()
     assert [re.split(r"\s+", t.strip()) for t in countries] == [["(none)", "3"], ["Germany", "(DE)", "2"]]
+    # the time series has a point for each day, and the chart says so to a screen reader
+    summary = tile(page, "series").locator(".chart-box").get_attribute("aria-label")
+    assert summary == "Visitors per day, 3 points from 2026-11-20 to 2026-11-22"
     # a tile's other tab: entry pages, by visits
     tile(page, "pages").get_by_role("button", name="Entry pages").click()
     settle(page)
@@ -250,6 +253,12 @@ def test_a_date_range_change_changes_the_figures_and_the_comparison(world: World
     assert (now["visitors"], before["visitors"]) == (2, 2)
     assert kpi(page, "visitors") == "2"
     assert page.locator(".kpi[data-metric=visitors] .delta").inner_text().startswith("0 %")
+    # days without a visit are on the time axis too
+    page.get_by_label("From", exact=True).fill("2026-11-15")
+    page.get_by_label("From", exact=True).dispatch_event("change")
+    settle(page)
+    summary = tile(page, "series").locator(".chart-box").get_attribute("aria-label")
+    assert summary == "Visitors per day, 8 points from 2026-11-15 to 2026-11-22"
     # a preset range is computed in the browser: the last 7 days end today
     page.get_by_label("Dates").select_option("7d")
     settle(page)

@@ -34,7 +34,7 @@ export function Experiments() {
           tooltip: { trigger: "axis" },
           grid: { left: 48, right: 16, top: 16, bottom: 24 },
           xAxis: { type: "category", data: rows.map((r) => r.variant) },
-          yAxis: { type: "value", name: "%", max: 100 },
+          yAxis: { type: "value", name: "%" },
           series: [
             { name: "Interval low", type: "bar", stack: "ci", data: rows.map((r) => r.ci95_low), itemStyle: { opacity: 0 } },
             { name: "95 % interval", type: "bar", stack: "ci", data: rows.map((r) => r.ci95_high - r.ci95_low), itemStyle: { color: "#5b8def", opacity: 0.35 } },

@@ -7,6 +7,7 @@ import { Chart } from "../chart.js";
 import { statsBody, label, formatValue } from "../stats.js";
 import { currentView } from "../view.js";
 import { EmptySite } from "./empty.js";
+import { buckets, bucketKey } from "../dates.js";
 
 const KPIS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
 // a lower figure is the better one for these
@@ -71,14 +72,21 @@ function Series({ view }) {
   else {
     const rows = res.data.results;
     const prev = res.data.comparison ? res.data.comparison.results : null;
-    const x = rows.map((r) => String(r[dim]).slice(0, view.interval === "hour" ? 16 : 10).replace("T", " "));
-    const series = [{ name: "This period", type: "line", data: rows.map((r) => r[metric]), smooth: false, showSymbol: rows.length < 40 }];
+    // every bucket of the range is on the axis, a bucket without a row at 0 (for counts) or empty
+    const zero = ["visitors", "visits", "pageviews"].includes(metric) ? 0 : null;
+    const fill = (range, list) => {
+      const keys = buckets(range, view.interval) || list.map((r) => bucketKey(r[dim], view.interval));
+      const by = new Map(list.map((r) => [bucketKey(r[dim], view.interval), r[metric]]));
+      return [keys, keys.map((k) => (by.has(k) ? by.get(k) : zero))];
+    };
+    const [x, values] = fill(view.dateRange, rows);
+    const series = [{ name: "This period", type: "line", data: values, connectNulls: false, showSymbol: x.length < 40 }];
     if (prev && prev.length)
-      series.push({ name: "Previous period", type: "line", data: prev.map((r) => r[metric]), lineStyle: { type: "dashed" }, showSymbol: false });
+      series.push({ name: "Previous period", type: "line", data: fill(view.previousRange, prev)[1], lineStyle: { type: "dashed" }, showSymbol: false });
     const total = rows.reduce((a, r) => a + (Number(r[metric]) || 0), 0);
     inner = rows.length
       ? html`<${Chart}
-          summary=${`${label(metric)} per ${view.interval}, ${rows.length} points from ${x[0]} to ${x[x.length - 1]}`}
+          summary=${`${label(metric)} per ${view.interval}, ${x.length} points from ${x[0]} to ${x[x.length - 1]}`}
           option=${{
             tooltip: { trigger: "axis" },
             legend: { show: series.length > 1, bottom: 0 },
