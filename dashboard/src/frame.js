@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.js";
 import {
-  me, session, url, sites, siteChoice, period, dateRange, comparing, filters, setParams, removeFilter, navigate, withParams,
+  me, session, url, sites, siteChoice, period, dateRange, previousRange, comparing, filters, setParams, removeFilter, navigate, withParams,
 } from "./state.js";
 import { PERIODS } from "./dates.js";
 import { html, Link, countryName } from "./ui.js";
@@ -55,7 +55,8 @@ function DatePicker({ compare }) {
       <input type="checkbox" checked=${comparing.value} onChange=${(e) => setParams({ compare: e.currentTarget.checked ? null : "off" })} />
       <span>Compare with the previous period</span>
     </label>`}
-    <p class="range" aria-live="polite">${from} to ${to}</p>
+    <p class="range-line" aria-live="polite"><span class="range">${from} to ${to}</span>${compare && comparing.value &&
+      html`<span class="previous">, against ${previousRange.value[0]} to ${previousRange.value[1]}</span>`}</p>
   </div>`;
 }
 

@@ -253,6 +253,14 @@ def test_a_date_range_change_changes_the_figures_and_the_comparison(world: World
     assert (now["visitors"], before["visitors"]) == (2, 2)
     assert kpi(page, "visitors") == "2"
     assert page.locator(".kpi[data-metric=visitors] .delta").inner_text().startswith("0 %")
+    assert page.locator(".previous").inner_text() == ", against 2026-11-21 to 2026-11-21"
+    # without the comparison, no change is shown
+    page.get_by_label("Compare with the previous period").uncheck()
+    settle(page)
+    assert "compare=off" in page.url and page.locator(".kpi .delta").count() == 0
+    assert kpi(page, "visitors") == "2"
+    page.get_by_label("Compare with the previous period").check()
+    settle(page)
     # days without a visit are on the time axis too
     page.get_by_label("From", exact=True).fill("2026-11-15")
     page.get_by_label("From", exact=True).dispatch_event("change")
