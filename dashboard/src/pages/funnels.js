@@ -108,7 +108,6 @@ export function Funnels() {
             <td class="num">${r.drop_off === null ? "—" : r.drop_off + " %"}</td></tr>`
         )}</tbody>
       </table></div>`;
-    res.rows = rows;
   }
   const csvRows = data ? data.results.map((r) => ({ ...r, step_definition: describe(r.step_definition) })) : [];
   return html`<div class="row-controls" role="group" aria-label="Funnel">

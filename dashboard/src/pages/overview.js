@@ -109,22 +109,21 @@ function Series({ view }) {
 // One breakdown tile: `dimension` by `metric` (or by `fallback` when a filter rules the metric out).
 export function Breakdown({ view, title, id, caption, tabs, dimension, metric, fallback = "pageviews", pick = true, limit = 10, extraFilters = [] }) {
   const v = extraFilters.length ? { ...view, filters: [...view.filters, ...extraFilters] } : view;
-  let { body, dropped } = statsBody(v, [metric], [dimension], { limit });
-  let shown = metric;
-  if (!body && fallback) {
-    ({ body } = statsBody(v, [fallback], [dimension], { limit }));
-    shown = fallback;
-  }
+  let { body } = statsBody(v, [metric], [dimension], { limit });
+  if (!body && fallback) ({ body } = statsBody(v, [fallback], [dimension], { limit }));
   const res = useAsync(() => (body ? api.query(body) : null), v.key + dimension + metric);
   const data = res.data;
   let inner;
   if (!body) inner = html`<p class="status">Not available with this filter.</p>`;
   else if (res.loading && !data) inner = html`<${Loading} />`;
   else if (res.error) inner = html`<${Failure} error=${res.error} />`;
-  else
-    inner = html`<${Table} caption=${caption || title} columns=${[dimension, shown]} rows=${data.results} bar=${shown}
-      show=${dimension === "country" ? countryName : String}
-      onPick=${pick ? (value) => addFilter(dimension, value) : null} />`;
+  else {
+    // while the next answer comes, the last one stays, read by its own columns
+    const [dim, measure] = data.meta.columns;
+    inner = html`<${Table} caption=${caption || title} columns=${[dim, measure]} rows=${data.results} bar=${measure}
+      show=${dim === "country" ? countryName : String}
+      onPick=${pick ? (value) => addFilter(dim, value) : null} />`;
+  }
   return html`<${Tile} title=${title} id=${id} sql=${data && data.meta.sql}
     csv=${data && { name: `${dimension}.csv`, columns: data.meta.columns, rows: data.results }}>${tabs}${inner}<//>`;
 }
