@@ -297,7 +297,16 @@ def test_show_sql_opens_the_console_with_a_query_that_gives_the_same_figure(worl
     header = page.locator("table.result thead th").all_inner_texts()
     cells = page.locator("table.result tbody tr").first.locator("td").all_inner_texts()
     assert dict(zip(header, cells, strict=True))["visitors"] == shown == "5"
-    # the console runs what is typed, and says in words what is wrong
+    # the console runs what is typed, sees the viewer's site only, and draws a label-and-number result
+    page.get_by_label(re.compile("^SQL")).fill(
+        "select page_path, count(*) as n from silver.events where event_type = 'page_view' group by 1 order by 1"
+    )
+    page.keyboard.press("Control+Enter")
+    settle(page)
+    rows = [re.split(r"\s+", t.strip()) for t in page.locator("table.result tbody tr").all_inner_texts()]
+    assert rows == [["/a", "3"], ["/pricing", "2"]]
+    assert page.locator("[data-tile=result] .chart-box").get_attribute("aria-label") == "n by page_path, 2 rows"
+    # and says in words what is wrong
     page.get_by_label(re.compile("^SQL")).fill("select * from read_parquet('/etc/passwd')")
     page.get_by_role("button", name="Run the query").click()
     expect(page.get_by_role("alert")).to_contain_text("Could not load this")
