@@ -99,6 +99,7 @@ bench: $(VENV)/.synced sdk dashboard ## benchmarks, each beside its baseline fro
 	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/transform.py
 	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/enrich.py
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sdk_size.py

@@ -27,7 +27,10 @@ function Kpis({ view }) {
   const out = res.data;
   const row = (out && out.results[0]) || {};
   const before = out && out.comparison ? out.comparison.results[0] || {} : null;
-  return html`<section class="kpis" aria-label="Key figures" data-sql=${out ? out.meta.sql : ""}>
+  // nothing in this range and no filter: has the site ever had an event? (asked only then)
+  const nothing = out && !view.filters.length && !row.visits && !row.pageviews;
+  return html`${nothing && html`<${EmptySite} view=${view} />`}
+  <section class="kpis" aria-label="Key figures" data-sql=${out ? out.meta.sql : ""}>
     ${KPIS.map((m) => {
       if (dropped.includes(m))
         return html`<div class="kpi" data-metric=${m}><h2>${label(m)}</h2><p class="value">—</p><p class="delta">not with this filter</p></div>`;
@@ -153,8 +156,7 @@ function Group({ view, group }) {
 
 export function Overview() {
   const view = currentView();
-  return html`<${EmptySite} view=${view} />
-    <${Kpis} view=${view} />
+  return html`<${Kpis} view=${view} />
     <div class="grid">
       <${Series} view=${view} />
       ${GROUPS.map((g) => html`<${Group} view=${view} group=${g} key=${g.id} />`)}
