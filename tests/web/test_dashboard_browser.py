@@ -53,7 +53,9 @@ def story(sites: dict[str, str]) -> Iterable[Record]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from serve_world(tmp_path_factory, extra=story)
+    for world in serve_world(tmp_path_factory, extra=story):
+        yield world
+        world.close_clients()
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +104,7 @@ class Session:
 
     def close(self) -> None:
         self.context.close()
+        self.client.close()
 
 
 def settle(page: Page) -> None:
