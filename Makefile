@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help up test test-shifted lint bench docs clean sdk test-sdk chromium nodejs faketime
+.PHONY: help up test test-shifted lint bench docs clean sdk test-sdk dashboard test-dashboard chromium nodejs faketime
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,22 @@ $(SDK_BUILT) &: $(SDK)/node_modules/.installed $(SDK)/build.mjs $(wildcard $(SDK
 
 sdk: $(SDK_BUILT) ## build the browser SDK (/sdk.js, /sdk.mjs)
 
+# -- the dashboard: Preact and ECharts from the lock file, built by esbuild into src/clicklake/web/assets/
+DASH := dashboard
+DASH_BUILT := src/clicklake/web/assets/manifest.json
+
+$(DASH)/node_modules/.installed: $(DASH)/package.json $(DASH)/package-lock.json | nodejs
+	cd $(DASH) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(DASH_BUILT): $(DASH)/node_modules/.installed $(DASH)/build.mjs $(wildcard $(DASH)/src/*.js $(DASH)/src/*.css $(DASH)/src/*/*.js)
+	node $(DASH)/build.mjs
+
+dashboard: $(DASH_BUILT) ## build the dashboard (served at / and /assets/)
+
+test-dashboard: dashboard ## the dashboard's unit tests (Node test runner; the browser tests are in pytest)
+	node --test tests/dashboard/
+
 test-sdk: sdk ## the SDK's unit tests (Node test runner)
 	node --test --test-force-exit tests/sdk/
 
@@ -55,14 +71,14 @@ faketime: # Debian's libfaketime, for the shifted-clock run
 	@command -v faketime >/dev/null || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y faketime; }
 
-up: $(VENV)/.synced sdk ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
+up: $(VENV)/.synced sdk dashboard ## install on first run, then run the whole platform on http://127.0.0.1:8000, with demo traffic
 	$(BIN)/clicklake up --demo
 
 # Two test files at a time (pytest-xdist, one worker per core): most tests wait on servers, subprocesses
 # and the disk rather than the CPU, so this halves the wall time on 2 cores. A file stays on one worker,
 # so its module fixtures (a server, a lake, a browser) are made once.
 PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile
-test: $(VENV)/.synced lint test-sdk chromium ## the full test suite (what CI runs), then the shifted-clock run
+test: $(VENV)/.synced lint test-sdk test-dashboard chromium ## the full test suite (what CI runs), then the shifted-clock run
 	$(PYTEST)
 	$(MAKE) --no-print-directory test-shifted
 
@@ -83,15 +99,17 @@ lint: $(VENV)/.synced ## ruff and mypy
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: $(VENV)/.synced sdk ## benchmarks, each beside its baseline from the same run
+bench: $(VENV)/.synced sdk dashboard ## benchmarks, each beside its baseline from the same run
 	$(BIN)/python bench/contract.py
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/transform.py
 	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/enrich.py
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sdk_size.py
+	$(BIN)/python bench/dashboard_size.py
 	$(BIN)/python bench/query_startup.py
 	$(BIN)/python bench/live.py
 

@@ -65,6 +65,7 @@ async def _announce(server: uvicorn.Server, settings: Settings) -> None:
         await asyncio.sleep(0.05)
     url = f"http://{settings.server.host}:{settings.server.port}"
     print(f"clicklake {__version__} is up at {url}  (health: {url}/healthz, schema: {url}/schema/v1.json)", flush=True)
+    print(f"Dashboard: {url}/  (log in with the first login printed when the data directory was new)", flush=True)
     print(f"Send events: POST {url}/v1/events with a write key from 'clicklake sites create'.", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
 

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from clicklake.errors import InputError
-from clicklake.web import access, pages
+from clicklake.web import access, bare
 from clicklake.web.accounts import ROLES, Accounts, Principal, User, _check_email
 from clicklake.web.app import COOKIE, CSRF_HEADER, HTTPError, answer, json_body
 
@@ -238,13 +238,13 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
     async def invite(request: Request) -> Response:
         """`GET /invite/{token}`: what the invitation is; `POST` accepts it: `{password}` for a new user
         (logs them in), or, for a user who has an account, their session with its CSRF token."""
-        wants_json = pages.wants_json(request)
+        wants_json = bare.wants_json(request)
         try:
             return await _invite(web, request, wants_json)
         except HTTPError as exc:
-            return pages.refusal(exc.status, exc.message, wants_json, exc.headers)
+            return bare.refusal(exc.status, exc.message, wants_json, exc.headers)
         except InputError as exc:
-            return pages.refusal(400, str(exc), wants_json)
+            return bare.refusal(400, str(exc), wants_json)
 
     return invite
 
@@ -268,8 +268,8 @@ async def _invite(web: Web, request: Request, wants_json: bool) -> Response:
         "has_account": has_account,
     }
     if request.method == "GET":
-        return answer(about, headers=pages.PRIVATE) if wants_json else pages.page("Invitation", _page(about))
-    origin = pages.foreign_origin(request)
+        return answer(about, headers=bare.PRIVATE) if wants_json else bare.page("Invitation", _page(about))
+    origin = bare.foreign_origin(request)
     if origin is not None:
         raise HTTPError(403, f"an invitation accepted from {origin} is not accepted here")
     body = await json_body(request)

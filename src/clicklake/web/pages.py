@@ -1,46 +1,100 @@
-"""The few bare HTML pages of the web stage (shared link, invitation) and what they have in common.
+"""The dashboard's pages: the single-page application's shell at each page's path, and its built assets.
 
-Their URLs hold a secret, so they are never cached and never sent on as a Referer. A
-client that asks for `application/json` gets JSON instead of HTML.
+The front end (`dashboard/` at the repository's root, Preact and ECharts) is built by
+`make` with esbuild into `assets/`: the entry script, its stylesheet and the chunks it
+imports (the chart library is one, loaded when the first chart is drawn), each named by
+a hash of its content, and `manifest.json` naming them. The shell is the same small
+HTML page at every path of the application (the page is chosen in the browser), never
+cached, with a Content-Security-Policy that admits no inline script and no other
+origin; the hashed assets are cached for a year, as a new build has new names.
 """
 
 from __future__ import annotations
 
-import html
-from typing import Final
+import json
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import Any, Final
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from clicklake.web.app import error
-
-#: for a page whose URL holds a secret
-PRIVATE: Final = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-
-
-def wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
-
-
-def foreign_origin(request: Request) -> str | None:
-    """The request's `Origin` if it is another than the server's own (a form posted from a foreign page)."""
-    origin = request.headers.get("origin")
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    return origin if origin is not None and origin != own else None
-
-
-def page(title: str, content: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
-    """A minimal HTML page; `content` is HTML the caller has escaped."""
-    body = (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><body>{content}</body></html>"
-    )
-    return HTMLResponse(body, status, {**PRIVATE, **(headers or {})})
+ASSETS: Final = Path(__file__).parent / "assets"
+#: The paths the application answers with its shell; a new page adds its path here.
+PAGE_PATHS: Final = ("/", "/login", "/funnels", "/experiments", "/events", "/sql")
+#: Inline styles are admitted because the chart library positions its tooltips with them; scripts never.
+CSP: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+IMMUTABLE: Final = "public, max-age=31536000, immutable"
+_TYPES: Final = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_NOT_BUILT: Final = "the dashboard is not built ({} is missing): run 'make up' or 'make dashboard'"
 
 
-def refusal(status: int, message: str, as_json: bool, headers: dict[str, str] | None = None) -> Response:
-    """`{"error": message}`, or a page saying it."""
-    if as_json:
-        return error(status, message, {**PRIVATE, **(headers or {})})
-    return page("clicklake", f"<p>{html.escape(message)}.</p>", status, headers)
+@lru_cache(maxsize=1)
+def _manifest() -> dict[str, Any] | None:
+    """The built files' names (`js`, `css`, `chunks`), read once per process; None when not built."""
+    try:
+        data: dict[str, Any] = json.loads((ASSETS / "manifest.json").read_text())
+    except FileNotFoundError:
+        return None
+    return data
+
+
+@lru_cache(maxsize=1)
+def _shell() -> bytes | None:
+    manifest = _manifest()
+    if manifest is None:
+        return None
+    js, css = escape(str(manifest["js"])), escape(str(manifest["css"]))
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light dark">\n<title>clicklake</title>\n'
+        '<link rel="icon" href="data:,">\n'
+        f'<link rel="stylesheet" href="/assets/{css}">\n<script type="module" src="/assets/{js}"></script>\n'
+        '</head>\n<body>\n<div id="app"><noscript>The clicklake dashboard needs JavaScript.</noscript></div>\n'
+        "</body>\n</html>\n"
+    ).encode()
+
+
+@lru_cache(maxsize=8)
+def _asset(name: str) -> bytes | None:
+    manifest = _manifest()
+    if manifest is None or name not in {manifest["js"], manifest["css"], *manifest["chunks"]}:
+        return None
+    return (ASSETS / name).read_bytes()
+
+
+async def shell(request: Request) -> Response:
+    """`GET /`, `/login`, `/funnels`, ...: the application's HTML shell."""
+    body = _shell()
+    if body is None:
+        return PlainTextResponse(_NOT_BUILT.format(ASSETS / "manifest.json"), status_code=503)
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+
+
+async def asset(request: Request) -> Response:
+    """`GET /assets/NAME`: a built, hashed file, cached for a year."""
+    name = request.path_params["name"]
+    body = _asset(name)
+    if body is None:
+        return PlainTextResponse(f"no asset {name!r}", status_code=404, headers={"X-Content-Type-Options": "nosniff"})
+    headers = {"Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"}
+    return Response(body, media_type=_TYPES.get(Path(name).suffix, "application/octet-stream"), headers=headers)
+
+
+def routes() -> list[BaseRoute]:
+    """The pages' routes (GET only: `POST /login` stays the API's)."""
+    pages: list[BaseRoute] = [Route(path, shell, methods=["GET", "HEAD"]) for path in PAGE_PATHS]
+    return [*pages, Route("/assets/{name}", asset, methods=["GET", "HEAD"])]

@@ -36,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from clicklake.collect.metadata import Metadata
 from clicklake.errors import InputError
-from clicklake.web import access, pages
+from clicklake.web import access, bare
 from clicklake.web.accounts import Principal, User
 from clicklake.web.app import Handler, HTTPError, answer, error, json_body
 
@@ -305,23 +305,23 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
         HTML for a browser, JSON when the request accepts `application/json`:
         `{site_id, site_name, share_id, embed, session, csrf_token, expires_ts}`.
         """
-        wants_json = pages.wants_json(request)
+        wants_json = bare.wants_json(request)
         share, password_hash = await anyio.to_thread.run_sync(web.shares.by_token, request.path_params["token"])
         if share is None:
-            return pages.refusal(401, "this shared link does not exist", wants_json)
+            return bare.refusal(401, "this shared link does not exist", wants_json)
         if share.revoked_ts is not None or (share.expires_ts is not None and share.expires_ts <= _now_ms()):
-            return pages.refusal(410, "this shared link was revoked or has expired", wants_json)
+            return bare.refusal(410, "this shared link was revoked or has expired", wants_json)
         site = await anyio.to_thread.run_sync(web.metadata.site, share.site_id)
         if site is None:
-            return pages.refusal(410, "the site of this shared link was deleted", wants_json)
+            return bare.refusal(410, "the site of this shared link was deleted", wants_json)
         frame = _frame_policy(share.embed, site.allowed_origins)
         if password_hash is not None:
             if request.method == "GET" and not await _has_session(web, request, share):
                 return _password_page(share, wants_json, frame, "")
             if request.method == "POST":
-                origin = pages.foreign_origin(request)
+                origin = bare.foreign_origin(request)
                 if origin is not None:
-                    return pages.refusal(403, f"a password from {origin} is not accepted here", wants_json)
+                    return bare.refusal(403, f"a password from {origin} is not accepted here", wants_json)
                 wait = await anyio.to_thread.run_sync(web.share_throttle.wait, share.share_id)
                 if wait > 0:
                     return error(429, "too many wrong passwords; try again later", {"Retry-After": str(int(wait) + 1)})
@@ -334,7 +334,7 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
                     await anyio.to_thread.run_sync(web.share_throttle.failed, share.share_id)
                     return _password_page(share, wants_json, frame, "wrong password", 401)
         elif request.method == "POST":
-            return pages.refusal(400, "this shared link has no password; open it with GET", wants_json)
+            return bare.refusal(400, "this shared link has no password; open it with GET", wants_json)
         secret, csrf, expires = await anyio.to_thread.run_sync(web.shares.start_session, share)
         body = {
             "site_id": site.site_id,
@@ -348,7 +348,7 @@ def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
         if request.method == "POST" and not wants_json:
             response: Response = RedirectResponse(request.url.path, status_code=303)
         elif wants_json:
-            response = answer(body, headers={**pages.PRIVATE, **frame})
+            response = answer(body, headers={**bare.PRIVATE, **frame})
         else:
             response = _page(site.name, body, frame)
         https = web.https(request)
@@ -391,13 +391,13 @@ def _password_page(share: Share, as_json: bool, frame: dict[str, str], problem: 
         f"{note}<form method=post><label>Password <input type=password name=password required autofocus></label>"
         "<button>Open</button></form>"
     )
-    return pages.page("Shared dashboard", form, status, frame)
+    return bare.page("Shared dashboard", form, status, frame)
 
 
 def _page(site_name: str, body: dict[str, object], frame: dict[str, str]) -> Response:
     """The shared dashboard's page: the share session for the dashboard's script, in a JSON block."""
     data = msgspec.json.encode(body).decode().replace("<", "\\u003c")
-    return pages.page(
+    return bare.page(
         f"{site_name}: shared dashboard",
         f'<script type="application/json" id="clicklake-share">{data}</script>'
         f"<h1>{html.escape(site_name)}</h1><main id=dashboard></main>",

@@ -1,0 +1,135 @@
+"""How long until a dashboard page is fully drawn? Navigation to the last figure, in headless Chromium.
+
+    .venv/bin/python bench/dashboard.py                     # 10,000,000 events: long on 2 cores
+    .venv/bin/python bench/dashboard.py --events 1000000    # a size a laptop run affords
+    .venv/bin/python bench/dashboard.py --quick             # 200,000 events: a smoke test
+
+1. Data (not timed): the lake of bench/stats.py (bench/transform.py's generator, N events
+   over 30 days, 100 sites, `site-0` holding half), the models built, `clicklake web` on
+   loopback, an admin logged in through the login page.
+2. Each page (overview, funnels, experiments, events) of `site-0` over the 30 days is
+   opened 10 times (after one warm-up): the time from the navigation to the moment no
+   request is under way, no tile says it is loading and every chart is drawn, p50 and p95.
+
+Targets (issue 15): overview <= 1 s, every page <= 2 s (p50). The script reports; it exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+from playwright.sync_api import sync_playwright
+
+from clicklake.collect.metadata import Metadata, sites_table
+from clicklake.config import TransformSettings
+from clicklake.lake.catalog import open_catalog
+from clicklake.lake.tables import ensure_tables
+from clicklake.transform import Transformer
+from clicklake.web.accounts import Accounts
+
+try:  # run as a script, bench/ is on sys.path; imported as `bench.dashboard`, it is a package
+    from stats import DAYS, SITE, SPREAD
+    from transform import START, generate, load, loadavg
+except ImportError:  # pragma: no cover
+    from bench.stats import DAYS, SITE, SPREAD  # type: ignore[no-redef]
+    from bench.transform import START, generate, load, loadavg  # type: ignore[no-redef]
+
+RUNS = 10
+CHROMIUM = "/usr/bin/chromium"
+#: The page is drawn: nothing under way, no tile loading, every chart drawn, the page's heading shown.
+DRAWN = """() => !document.documentElement.hasAttribute('data-loading')
+    && document.querySelector('#main h1') && !document.querySelector('.spinner')
+    && [...document.querySelectorAll('.chart-box')].every((b) => b.dataset.drawn)"""
+PAGES = {"overview": "/", "funnels": "/funnels", "experiments": "/experiments", "events": "/events"}
+TARGETS = {"overview": 1000.0}
+TARGET_OTHER = 2000.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="events (default 10M)")
+    parser.add_argument("--quick", action="store_true", help="200,000 events: a smoke test")
+    args = parser.parse_args()
+    n = 200_000 if args.quick else args.events
+    work = Path(tempfile.mkdtemp(prefix="clicklake-bench-dashboard-"))
+    print(
+        f"clicklake dashboard benchmark: {platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {n:,} events, in {work}"
+    )
+    proc = None
+    try:
+        data = work / "data"
+        catalog = open_catalog(data)
+        ensure_tables(catalog)
+        gen = duckdb.connect(str(work / "generate.duckdb"))
+        gen.execute("SET TimeZone = 'UTC'")
+        generate(gen, 0, n, DAYS, START)
+        gen.execute(SPREAD)
+        load(gen, catalog, "bench")
+        gen.close()
+        report = Transformer(catalog, TransformSettings(), data / "transform").run(full_refresh=True)
+        assert report.outcome == "published", report.blocked
+        print(f"models built in {report.seconds:.1f} s")
+        with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md, md.engine.begin() as con:
+            con.execute(
+                sites_table.insert().values(
+                    site_id=SITE,
+                    name="bench",
+                    domain="bench.example",
+                    write_key="wk_bench",
+                    allowed_origins=[],
+                    honor_dnt=True,
+                    honor_gpc=True,
+                    created_ts=0,
+                )
+            )
+        with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md:
+            user, password = Accounts(md).create_user("bench@example.org", admin=True)
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from conftest import kill_server, start_server
+
+        proc, base = start_server(work, command="web", env={"CLICKLAKE_DATA": str(data)})
+        start = date.fromisoformat(START[:10])
+        view = f"site={SITE}&period=custom&from={start}&to={start + timedelta(days=DAYS - 1)}"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            # the condition is evaluated in the page, which the dashboard's CSP (no eval) would refuse
+            page = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900}).new_page()
+            page.goto(f"{base}/login")
+            page.get_by_label("E-mail").fill(user.email)
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_function(DRAWN, polling="raf", timeout=120_000)
+            print(f"load average: {loadavg()}\n")
+            print(f"{'page':<14} {'p50 ms':>8} {'p95 ms':>8} {'target p50 ms':>14}")
+            for name, path in PAGES.items():
+                times = []
+                for _ in range(RUNS + 1):
+                    t0 = time.perf_counter()
+                    page.goto(f"{base}{path}?{view}")
+                    page.wait_for_function(DRAWN, polling="raf", timeout=120_000)
+                    times.append((time.perf_counter() - t0) * 1000)
+                times = sorted(times[1:])
+                p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+                target = TARGETS.get(name, TARGET_OTHER)
+                print(f"{name:<14} {statistics.median(times):>8.0f} {p95:>8.0f} {target:>14.0f}")
+            browser.close()
+    finally:
+        if proc is not None:
+            kill_server(proc)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

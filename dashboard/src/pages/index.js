@@ -1,0 +1,15 @@
+// The dashboard's pages, in navigation order. A page is a path, a title, a component, and
+// whether the date range, filters and the comparison apply to it; a new report page is one more entry here.
+import { Overview } from "./overview.js";
+import { Funnels } from "./funnels.js";
+import { Experiments } from "./experiments.js";
+import { Events } from "./events.js";
+import { Sql } from "./sql.js";
+
+export const PAGES = [
+  { path: "/", title: "Overview", component: Overview, dates: true, filters: true, compare: true },
+  { path: "/funnels", title: "Funnels", component: Funnels, dates: true, filters: false },
+  { path: "/experiments", title: "Experiments", component: Experiments, dates: true, filters: false },
+  { path: "/events", title: "Events", component: Events, dates: true, filters: true },
+  { path: "/sql", title: "SQL", component: Sql, dates: false, filters: false },
+];
