@@ -77,6 +77,19 @@ def test_page_and_event_steps(sandbox: Sandbox) -> None:
     assert run(sandbox, steps=[{"page": "/pricing"}, {"page": "/home"}])[1][1] == 0  # the wrong order
 
 
+def test_a_strict_funnel_allows_no_other_event_between_steps(sandbox: Sandbox) -> None:
+    # P: /home, /pricing, product view, cart, purchase; the product view and the cart come
+    # between /pricing and the purchase, so strictly P stops at step 2
+    steps = [{"page": "/home"}, {"page": "/pricing"}, {"event": "purchase"}]
+    assert run(sandbox, steps=steps, order="strict") == [(1, 1, 100.0, None), (2, 1, 100.0, 100.0), (3, 0, 0.0, 0.0)]
+    # the shop funnel is P's and Q's very next events: both reach the cart, P the purchase
+    strict = run(sandbox, funnel="shop", order="strict")
+    assert strict == [(1, 4, 100.0, None), (2, 2, 50.0, 50.0), (3, 1, 25.0, 50.0)]
+    # a step may not be skipped: /home then the product view has /pricing between
+    assert run(sandbox, steps=[{"page": "/home"}, {"event": "product_view"}], order="strict")[1][1] == 0
+    assert run(sandbox, steps=[{"page": "/home"}, {"event": "product_view"}])[1][1] == 1
+
+
 @pytest.mark.parametrize(
     "body",
     [

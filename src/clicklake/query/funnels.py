@@ -5,8 +5,9 @@ A step is a page path (`{"page": "/pricing"}`, `*` matches any text), an event t
 Per visitor, the funnel starts at their first step-1 event in the date range. With
 `order: "sequence"` each next step must come after the one before (later, not at the
 same instant; other events may come between) and within `window_minutes` of the
-start; with `order: "any"` each step may come at any time from `window_minutes` before
-the start to as long after it. Bots are left out. Two funnels are built in:
+start; `order: "strict"` is the same with no other event of the visitor between two
+steps (each next step is their very next event); with `order: "any"` each step may
+come at any time from `window_minutes` before the start to as long after it. Bots are left out. Two funnels are built in:
 `comparison` (seed 004: a comparison page, a chart interaction, an affiliate click)
 and `shop` (product view, add to cart, purchase).
 """
@@ -40,7 +41,7 @@ class FunnelQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     date_range: tuple[date, date]
     steps: Annotated[list[Step], Meta(min_length=2, max_length=10)] | None = None
     funnel: Literal["comparison", "shop"] | None = None
-    order: Literal["sequence", "any"] = "sequence"
+    order: Literal["sequence", "strict", "any"] = "sequence"
     window_minutes: Annotated[int, Meta(ge=1, le=90 * 24 * 60)] = 24 * 60
 
 
@@ -78,24 +79,32 @@ def build_sql(query: FunnelQuery) -> str:
     start, end = query.date_range
     sites = ", ".join(literal(s) for s in sorted(set(query.site_ids)))
     window = f"interval {int(query.window_minutes)} minute"
+    strict = query.order == "strict"
+    # each event's place among the visitor's events, so that a strict step is the very next one
+    seq = ",\n        row_number() over (partition by visitor_id order by ts, event_id) as seq" if strict else ""
     # events up to a window after the range: a funnel started on its last day may finish the next
     parts = [
-        "ev as (\n    select visitor_id, ts, event_type, page_path, custom_name, is_comparison from silver.events\n"
+        "ev as (\n    select visitor_id, ts, event_type, page_path, custom_name, is_comparison"
+        + seq
+        + " from silver.events\n"
         f"    where site_id in ({sites}) and visitor_id is not null and not coalesce(is_bot, false)\n"
         f"      and event_dt between date {literal(str(start))} "
         f"and date {literal(str(end + timedelta(days=query.window_minutes // 1440 + 1)))}\n)",
-        "s1 as (\n    select visitor_id, min(ts) as t0, min(ts) as t from ev\n"
+        "s1 as (\n    select visitor_id, min(ts) as t0, min(ts) as t"
+        + (", arg_min(seq, ts) as q" if strict else "")
+        + " from ev\n"
         f"    where {_match(steps[0])}\n"
         f"      and ts >= timestamptz {literal(f'{start} 00:00:00+00')}\n"
         f"      and ts < timestamptz {literal(f'{end + timedelta(days=1)} 00:00:00+00')}\n"
         "    group by visitor_id\n)",
     ]
     for i, step in enumerate(steps[1:], start=2):
-        after = "e.ts > p.t" if query.order == "sequence" else "e.ts >= p.t0 - " + window
+        after = {"sequence": "e.ts > p.t", "strict": "e.seq = p.q + 1", "any": f"e.ts >= p.t0 - {window}"}
         parts.append(
-            f"s{i} as (\n    select p.visitor_id, any_value(p.t0) as t0, min(e.ts) as t\n"
-            f"    from s{i - 1} as p join ev as e on e.visitor_id = p.visitor_id\n"
-            f"    where {_match(step)} and {after} and e.ts <= p.t0 + {window}\n"
+            f"s{i} as (\n    select p.visitor_id, any_value(p.t0) as t0, min(e.ts) as t"
+            + (", min(e.seq) as q" if strict else "")
+            + f"\n    from s{i - 1} as p join ev as e on e.visitor_id = p.visitor_id\n"
+            f"    where {_match(step)} and {after[query.order]} and e.ts <= p.t0 + {window}\n"
             "    group by p.visitor_id\n)"
         )
     counts = ",\n    ".join(f"({i + 1}, (select count(*) from s{i + 1}))" for i in range(len(steps)))

@@ -173,7 +173,7 @@ def openapi_document() -> dict[str, Any]:
                                 **_SITES_AND_DATES,
                                 "steps": {"type": "array", "description": _STEPS},
                                 "funnel": {"enum": ["comparison", "shop"]},
-                                "order": {"enum": ["sequence", "any"]},
+                                "order": {"enum": ["sequence", "strict", "any"]},
                                 "window_minutes": {"type": "integer", "minimum": 1},
                             },
                         }
