@@ -7,8 +7,8 @@ Per visitor, the funnel starts at their first step-1 event in the date range. Wi
 same instant; other events may come between) and within `window_minutes` of the
 start; `order: "strict"` is the same with no other event of the visitor between two
 steps (each next step is their very next event); with `order: "any"` each step may
-come at any time from `window_minutes` before the start to as long after it. Bots are left out. Two funnels are built in:
-`comparison` (seed 004: a comparison page, a chart interaction, an affiliate click)
+come at any time from `window_minutes` before the start to as long after it. Bots are
+left out. Two funnels are built in: `comparison` (seed 004: a comparison page, a chart interaction, an affiliate click)
 and `shop` (product view, add to cart, purchase).
 """
 
