@@ -245,7 +245,7 @@ def test_the_cli_invites_and_shares(world: World) -> None:
 @given(
     shared_site=st.sampled_from("abc"),
     asked=st.lists(st.sampled_from("abc"), min_size=1, max_size=3, unique=True),
-    page=st.sampled_from(["https://x/a", "https://x/b", "https://x/c", "' or 1=1 --"]),
+    page=st.sampled_from(["/a", "/b", "/c", "' or 1=1 --"]),
     op=st.sampled_from(["is", "is_not", "contains"]),
     dimensions=st.sampled_from([["page"], ["page", "country"], ["country", "page"]]),
 )
@@ -275,7 +275,7 @@ def test_a_shared_link_never_sees_another_sites_rows(
         return
     assert r.status_code == 200, r.text
     seen = {str(v) for row in r.json()["results"] for k, v in row.items() if k in ("page", "entry_page")}
-    assert seen <= {f"https://x/{shared_site}"}, seen
+    assert seen <= {f"/{shared_site}"}, seen  # the world: one page per site, /a on a, ...
 
 
 _sessions: dict[str, str] = {}
