@@ -2,7 +2,8 @@
 
 A step is a page path (`{"page": "/pricing"}`, `*` matches any text), an event type
 (`{"event": "affiliate_click"}`), or a custom event's name (`{"custom": "signup"}`).
-Per visitor, the funnel starts at their first step-1 event in the date range. With
+Per visitor, the funnel starts at their first step-1 event in the date range (its days
+in time zone `tz`). With
 `order: "sequence"` each next step must come after the one before (later, not at the
 same instant; other events may come between) and within `window_minutes` of the
 start; `order: "strict"` is the same with no other event of the visitor between two
@@ -21,6 +22,8 @@ import msgspec
 from msgspec import Meta
 
 from clicklake.errors import InputError
+from clicklake.query.common import instant
+from clicklake.query.periods import UTC_NAME, event_days, utc_bounds
 from clicklake.query.stats import literal
 
 
@@ -73,10 +76,11 @@ def _match(step: Step) -> str:
     return f"event_type = {literal(step.event or '')}"
 
 
-def build_sql(query: FunnelQuery) -> str:
+def build_sql(query: FunnelQuery, tz: str = UTC_NAME) -> str:
     """One SELECT answering step, its visitors, and the share of step 1 and of the step before."""
     steps = query.steps or BUILT_IN[query.funnel or "shop"]
-    start, end = query.date_range
+    begin, stop = utc_bounds(query.date_range, tz)
+    lo, hi = event_days(query.date_range, tz)
     sites = ", ".join(literal(s) for s in sorted(set(query.site_ids)))
     window = f"interval {int(query.window_minutes)} minute"
     strict = query.order == "strict"
@@ -88,14 +92,14 @@ def build_sql(query: FunnelQuery) -> str:
         + seq
         + " from silver.events\n"
         f"    where site_id in ({sites}) and visitor_id is not null and not coalesce(is_bot, false)\n"
-        f"      and event_dt between date {literal(str(start))} "
-        f"and date {literal(str(end + timedelta(days=query.window_minutes // 1440 + 1)))}\n)",
+        f"      and event_dt between date {literal(str(lo))} "
+        f"and date {literal(str(hi + timedelta(days=query.window_minutes // 1440 + 1)))}\n)",
         "s1 as (\n    select visitor_id, min(ts) as t0, min(ts) as t"
         + (", arg_min(seq, ts) as q" if strict else "")
         + " from ev\n"
         f"    where {_match(steps[0])}\n"
-        f"      and ts >= timestamptz {literal(f'{start} 00:00:00+00')}\n"
-        f"      and ts < timestamptz {literal(f'{end + timedelta(days=1)} 00:00:00+00')}\n"
+        f"      and ts >= {instant(begin)}\n"
+        f"      and ts < {instant(stop)}\n"
         "    group by visitor_id\n)",
     ]
     for i, step in enumerate(steps[1:], start=2):

@@ -368,8 +368,7 @@ class Web:
         """`POST /api/funnel`: visitors at each step of a funnel (see `clicklake.query.funnels`)."""
         q = funnels.parse(await read_body(request))
         _may_read(principal, q.site_ids)
-        sql = funnels.build_sql(q)
-        rows, meta = await self._report(q.site_ids, sql)
+        rows, meta = await self._report(q.site_ids, lambda tz: funnels.build_sql(q, tz))
         for row, step in zip(rows, funnels.steps_of(q), strict=True):
             row["step_definition"] = step
         return report_answer(request, rows, meta)
@@ -378,14 +377,28 @@ class Web:
         """`POST /api/experiment`: conversion per A/B variant with a 95 % interval (`clicklake.query.experiments`)."""
         q = experiments.parse(await read_body(request))
         _may_read(principal, q.site_ids)
-        rows, meta = await self._report(q.site_ids, experiments.build_sql(q))
+        rows, meta = await self._report(q.site_ids, lambda tz: experiments.build_sql(q, tz))
         return report_answer(request, rows, meta)
 
-    async def _report(self, site_ids: list[str], sql: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Run a report's SQL in the sandbox: its rows, and the SQL with its freshness."""
+    async def _report(
+        self, site_ids: list[str], build_sql: Callable[[str], str]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Run a report's SQL, built for the sites' time zone as the Stats API picks it, in the sandbox:
+        its rows, and the SQL with its freshness and the zone (`timezone`, and `timezone_note`)."""
+        zones = await anyio.to_thread.run_sync(self._timezones, site_ids)
+        tz, tz_note = periods.common_timezone(zones)
+        sql = build_sql(tz)
         result = await anyio.to_thread.run_sync(self.sandbox.run, site_ids, sql)
         rows: list[dict[str, Any]] = msgspec.json.decode(format_result(result.table, "json"))
-        return rows, {"columns": result.table.column_names, "sql": sql, "freshness": result.freshness}
+        meta: dict[str, Any] = {
+            "columns": result.table.column_names,
+            "sql": sql,
+            "freshness": result.freshness,
+            "timezone": tz,
+        }
+        if tz_note is not None:
+            meta["timezone_note"] = tz_note
+        return rows, meta
 
     async def openapi(self, request: Request) -> Response:
         """`GET /api/openapi.json`: the API's OpenAPI 3.1 document."""
