@@ -12,7 +12,9 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -161,5 +163,27 @@ def test_reports_count_in_the_sites_time_zone(world: World, viewer: tuple[httpx.
         assert sorted((x["site_id"], x["hour"], x["scans"]) for x in out["results"] if x["scans"]) == sorted(
             [(a, 19, 2), (b, 19, 1)]
         )
+    finally:
+        assert world.cli("sites", "update", a, "--timezone", "UTC").returncode == 0
+
+
+def test_a_shorthand_date_range_is_resolved_in_the_sites_zone(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    a = world.sites["a"]
+    zone = "Pacific/Kiritimati"  # UTC+14: its today is often not UTC's
+    moved = world.cli("sites", "update", a, "--timezone", zone)
+    assert moved.returncode == 0, moved.stderr
+    steps = {"steps": [{"page": "/a"}, {"page": "/b"}]}
+    try:
+        for report, more in [*((r, {}) for r in REPORTS), ("funnel", steps), ("experiment", {})]:
+            before = datetime.now(ZoneInfo(zone)).date()
+            r = ask(viewer, report, {"site_ids": [a], "date_range": "7d", **more})
+            after = datetime.now(ZoneInfo(zone)).date()
+            assert r.status_code == 200, (report, r.text)
+            week = [[str(today - timedelta(days=6)), str(today)] for today in (before, after)]
+            assert r.json()["meta"]["date_range"] in week, report
+            r = ask(viewer, report, {"site_ids": [a], "date_range": RANGE, **more})
+            assert r.json()["meta"]["date_range"] == RANGE, report
+            r = ask(viewer, report, {"site_ids": [a], "date_range": "6d", **more})
+            assert r.status_code == 400 and "7d" in r.json()["error"], (report, r.text)
     finally:
         assert world.cli("sites", "update", a, "--timezone", "UTC").returncode == 0

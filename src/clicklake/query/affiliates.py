@@ -8,13 +8,12 @@ the `utm_campaign` of the visit the click was in.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, Sites, decode, local, sites, within
+from clicklake.query.common import NOT_BOT, Days, Sites, days, decode, local, sites, within
 from clicklake.query.periods import UTC_NAME
 
 BY: Final = {
@@ -26,7 +25,7 @@ BY: Final = {
 
 class AffiliateQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     by: Literal["link", "target", "campaign"] = "link"
     interval: Literal["day", "week"] | None = None
     limit: Annotated[int, Meta(ge=1, le=10_000)] = 1000
@@ -38,7 +37,7 @@ def parse(body: bytes) -> AffiliateQuery:
 
 def build_sql(query: AffiliateQuery, tz: str = UTC_NAME) -> str:
     """One SELECT of ([time], link|target|campaign, clicks, visitors, payout, share_of_payout)."""
-    start, end = query.date_range
+    start, end = days(query, tz)
     time = f"cast(date_trunc('{query.interval}', {local('ts', tz)}) as date) as time, " if query.interval else ""
     order = "time, payout desc" if query.interval else "payout desc"
     partition = "partition by time" if query.interval else ""

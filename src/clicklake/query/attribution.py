@@ -16,13 +16,13 @@ from a campaign and came back by typing the address converts on a direct last to
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, SOURCE, Sites, day, decode, sites, within
+from clicklake.query.common import NOT_BOT, SOURCE, Days, Sites, day, days, decode, sites, within
 from clicklake.query.periods import UTC_NAME, event_days
 
 TOUCHES: Final = {"source": SOURCE, "channel": "coalesce(channel, 'direct')", "utm_campaign": "utm_campaign"}
@@ -30,7 +30,7 @@ TOUCHES: Final = {"source": SOURCE, "channel": "coalesce(channel, 'direct')", "u
 
 class AttributionQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     model: Literal["first", "last"] = "last"
     by: Literal["source", "channel", "utm_campaign"] = "source"
     window_days: Annotated[int, Meta(ge=1, le=90)] = 30
@@ -42,9 +42,9 @@ def parse(body: bytes) -> AttributionQuery:
 
 def build_sql(query: AttributionQuery, tz: str = UTC_NAME) -> str:
     """One SELECT of (touch, conversions, orders, revenue, affiliate_clicks, affiliate_payout, share)."""
-    start, end = query.date_range
+    start, end = date_range = days(query, tz)
     where = f"site_id in ({sites(query.site_ids)}) and {NOT_BOT}\n      and {within('ts', start, end, tz)}"
-    lo, hi = event_days(query.date_range, tz)
+    lo, hi = event_days(date_range, tz)
     earliest = lo - timedelta(days=query.window_days + 2)  # a visit may start the day before it is counted
     candidates = """select c.kind, c.site_id, c.event_id, s.session_start_ts, s.touch
     from conv as c join s on s.site_id = c.site_id and s.session_id = c.session_id"""

@@ -3,7 +3,8 @@
 A report's `date_range` is its first and last day in time zone `tz` (a site's, see
 `clicklake.query.periods`): `within` keeps the instants between the range's bounds and reads
 the UTC days (`event_dt`) that hold them; `local` turns a timestamp into the wall-clock time
-of `tz`, for day, week and hour buckets.
+of `tz`, for day, week and hour buckets. A `date_range` may be a shorthand ("7d", ...),
+resolved in `tz` (`days`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ import msgspec
 from msgspec import Meta
 
 from clicklake.errors import InputError
-from clicklake.query.periods import UTC_NAME, event_days, utc_bounds
+from clicklake.query.periods import SHORTHANDS, UTC_NAME, DateRange, Shorthand, event_days, resolve, utc_bounds
 from clicklake.query.stats import literal
 
 #: The source of a visit or event: its `utm_source`, else its referrer host, else `direct`.
 SOURCE: Final = "coalesce(utm_source, referrer_host, 'direct')"
 NOT_BOT: Final = "not coalesce(is_bot, false)"
 Sites = Annotated[list[str], Meta(min_length=1)]
+#: A report's days: `[from, to]` (both included) or a shorthand of `clicklake.query.periods`.
+Days = tuple[date, date] | Shorthand
 
 
 class _Dated(Protocol):
-    date_range: tuple[date, date]
+    @property
+    def date_range(self) -> Days: ...
 
 
 T = TypeVar("T", bound=_Dated)
@@ -36,13 +40,20 @@ def decode(body: bytes, kind: type[T], what: str) -> T:
     try:
         query = msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
-        raise InputError(f"bad {what}: {exc}") from None
+        hint = f" (date_range is [from, to] or one of {', '.join(SHORTHANDS)})" if "date_range" in str(exc) else ""
+        raise InputError(f"bad {what}: {exc}{hint}") from None
     except msgspec.DecodeError as exc:
         raise InputError(f"the body is not JSON: {exc}") from None
-    start, end = query.date_range
-    if end < start:
-        raise InputError(f"date_range ends ({end}) before it starts ({start})")
+    if not isinstance(query.date_range, str):
+        start, end = query.date_range
+        if end < start:
+            raise InputError(f"date_range ends ({end}) before it starts ({start})")
     return query
+
+
+def days(query: _Dated, tz: str) -> DateRange:
+    """The query's first and last day, a shorthand resolved now in zone `tz`."""
+    return resolve(query.date_range, tz)
 
 
 def sites(site_ids: list[str]) -> str:

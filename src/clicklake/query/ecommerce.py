@@ -13,13 +13,12 @@ order id the same day (a reloaded thank-you page) counts once, as in the Stats A
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, Sites, day, decode, local, sites, within
+from clicklake.query.common import NOT_BOT, Days, Sites, day, days, decode, local, sites, within
 from clicklake.query.periods import UTC_NAME
 
 _PURCHASE: Final = "event_type = 'purchase' and not coalesce(is_duplicate_order, false)"
@@ -27,7 +26,7 @@ _PURCHASE: Final = "event_type = 'purchase' and not coalesce(is_duplicate_order,
 
 class EcommerceQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     view: Literal["products", "revenue"] = "products"
     limit: Annotated[int, Meta(ge=1, le=10_000)] = 100
 
@@ -37,7 +36,7 @@ def parse(body: bytes) -> EcommerceQuery:
 
 
 def build_sql(query: EcommerceQuery, tz: str = UTC_NAME) -> str:
-    start, end = query.date_range
+    start, end = days(query, tz)
     where = f"site_id in ({sites(query.site_ids)}) and {NOT_BOT}\n      and {within('ts', start, end, tz)}"
     if query.view == "revenue":
         return f"""with o as (

@@ -9,15 +9,14 @@ and behaves for small counts and for 0 or all conversions.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Final
 
 import msgspec
 from msgspec import Meta
 
 from clicklake.errors import InputError
-from clicklake.query.common import within
-from clicklake.query.periods import UTC_NAME
+from clicklake.query.common import Days, days, within
+from clicklake.query.periods import SHORTHANDS, UTC_NAME
 from clicklake.query.stats import literal
 
 Z_95: Final = 1.959964
@@ -25,23 +24,24 @@ Z_95: Final = 1.959964
 
 class ExperimentQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Annotated[list[str], Meta(min_length=1)]
-    date_range: tuple[date, date]
+    date_range: Days
 
 
 def parse(body: bytes) -> ExperimentQuery:
     try:
         query = msgspec.json.decode(body, type=ExperimentQuery)
     except msgspec.ValidationError as exc:
-        raise InputError(f"bad experiment query: {exc}") from None
+        hint = f" (date_range is [from, to] or one of {', '.join(SHORTHANDS)})" if "date_range" in str(exc) else ""
+        raise InputError(f"bad experiment query: {exc}{hint}") from None
     except msgspec.DecodeError as exc:
         raise InputError(f"the body is not JSON: {exc}") from None
-    if query.date_range[1] < query.date_range[0]:
+    if not isinstance(query.date_range, str) and query.date_range[1] < query.date_range[0]:
         raise InputError("date_range ends before it starts")
     return query
 
 
 def build_sql(query: ExperimentQuery, tz: str = UTC_NAME) -> str:
-    start, end = query.date_range
+    start, end = days(query, tz)
     sites = ", ".join(literal(s) for s in sorted(set(query.site_ids)))
     z2 = f"{Z_95 * Z_95:.6f}"
     return f"""with v as (

@@ -15,15 +15,15 @@ and `shop` (product view, add to cart, purchase).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
 from clicklake.errors import InputError
-from clicklake.query.common import instant
-from clicklake.query.periods import UTC_NAME, event_days, utc_bounds
+from clicklake.query.common import Days, days, instant
+from clicklake.query.periods import SHORTHANDS, UTC_NAME, event_days, utc_bounds
 from clicklake.query.stats import literal
 
 
@@ -41,7 +41,7 @@ BUILT_IN: Final[dict[str, list[Step]]] = {
 
 class FunnelQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Annotated[list[str], Meta(min_length=1)]
-    date_range: tuple[date, date]
+    date_range: Days
     steps: Annotated[list[Step], Meta(min_length=2, max_length=10)] | None = None
     funnel: Literal["comparison", "shop"] | None = None
     order: Literal["sequence", "strict", "any"] = "sequence"
@@ -52,7 +52,8 @@ def parse(body: bytes) -> FunnelQuery:
     try:
         query = msgspec.json.decode(body, type=FunnelQuery)
     except msgspec.ValidationError as exc:
-        raise InputError(f"bad funnel: {exc}") from None
+        hint = f" (date_range is [from, to] or one of {', '.join(SHORTHANDS)})" if "date_range" in str(exc) else ""
+        raise InputError(f"bad funnel: {exc}{hint}") from None
     except msgspec.DecodeError as exc:
         raise InputError(f"the body is not JSON: {exc}") from None
     if (query.steps is None) == (query.funnel is None):
@@ -60,7 +61,7 @@ def parse(body: bytes) -> FunnelQuery:
     for step in query.steps or []:
         if sum(v is not None for v in (step.page, step.event, step.custom)) != 1:
             raise InputError('a step is one of {"page": PATH}, {"event": TYPE}, {"custom": NAME}')
-    if query.date_range[1] < query.date_range[0]:
+    if not isinstance(query.date_range, str) and query.date_range[1] < query.date_range[0]:
         raise InputError("date_range ends before it starts")
     return query
 
@@ -79,8 +80,9 @@ def _match(step: Step) -> str:
 def build_sql(query: FunnelQuery, tz: str = UTC_NAME) -> str:
     """One SELECT answering step, its visitors, and the share of step 1 and of the step before."""
     steps = query.steps or BUILT_IN[query.funnel or "shop"]
-    begin, stop = utc_bounds(query.date_range, tz)
-    lo, hi = event_days(query.date_range, tz)
+    date_range = days(query, tz)
+    begin, stop = utc_bounds(date_range, tz)
+    lo, hi = event_days(date_range, tz)
     sites = ", ".join(literal(s) for s in sorted(set(query.site_ids)))
     window = f"interval {int(query.window_minutes)} minute"
     strict = query.order == "strict"

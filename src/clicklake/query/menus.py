@@ -14,18 +14,17 @@ Each row: `scans` and `visitors` (distinct visitor ids).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 import msgspec
 
-from clicklake.query.common import NOT_BOT, Sites, decode, local, sites, within
+from clicklake.query.common import NOT_BOT, Days, Sites, days, decode, local, sites, within
 from clicklake.query.periods import UTC_NAME
 
 
 class MenuQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     by: Literal["restaurant", "table", "link", "hour"] = "restaurant"
 
 
@@ -35,7 +34,7 @@ def parse(body: bytes) -> MenuQuery:
 
 def build_sql(query: MenuQuery, tz: str = UTC_NAME) -> str:
     """One SELECT of (site_id, [table | link_id, target | hour], scans, visitors)."""
-    start, end = query.date_range
+    start, end = days(query, tz)
     scans = f"""select site_id, qr_link_id, qr_target, qr_placement, visitor_id,
         cast(hour({local("ts", tz)}) as integer) as hour
     from silver.events

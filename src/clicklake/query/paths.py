@@ -16,20 +16,20 @@ is exactly a visit of the Stats API. The visits are those that started in the da
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, Sites, day, decode, sites, within
+from clicklake.query.common import NOT_BOT, Days, Sites, day, days, decode, sites, within
 from clicklake.query.periods import UTC_NAME, event_days
 from clicklake.query.stats import literal
 
 
 class PathQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     page: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
     steps: Annotated[int, Meta(ge=1, le=5)] = 3
     limit: Annotated[int, Meta(ge=1, le=100)] = 10
@@ -41,8 +41,8 @@ def parse(body: bytes) -> PathQuery:
 
 def build_sql(query: PathQuery, tz: str = UTC_NAME) -> str:
     """One SELECT of rows (kind, page, journey, visits, visitors, share), kind next|previous|journey."""
-    start, end = query.date_range
-    lo, hi = event_days(query.date_range, tz)
+    start, end = date_range = days(query, tz)
+    lo, hi = event_days(date_range, tz)
     where_sites = f"site_id in ({sites(query.site_ids)})"
     parts = [
         f"""s as (

@@ -10,19 +10,18 @@ bots and visits without a visitor id left out.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, Sites, day, decode, instant, local, sites
+from clicklake.query.common import NOT_BOT, Days, Sites, day, days, decode, instant, local, sites
 from clicklake.query.periods import UTC_NAME, event_days, utc_bounds
 
 
 class RetentionQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     interval: Literal["day", "week"] = "day"
     periods: Annotated[int, Meta(ge=1, le=90)] = 7
 
@@ -33,9 +32,9 @@ def parse(body: bytes) -> RetentionQuery:
 
 def build_sql(query: RetentionQuery, tz: str = UTC_NAME) -> str:
     """One SELECT answering cohort, cohort_size, period, visitors and their percent of the cohort (days of `tz`)."""
-    start, end = query.date_range
-    after = utc_bounds(query.date_range, tz)[1]
-    last = event_days(query.date_range, tz)[1]
+    start, end = date_range = days(query, tz)
+    after = utc_bounds(date_range, tz)[1]
+    last = event_days(date_range, tz)[1]
     step = 1 if query.interval == "day" else 7
     return f"""with v as (
     select visitor_id, {local("session_start_ts", tz)} as ts from silver.sessions
