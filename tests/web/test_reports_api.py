@@ -12,7 +12,9 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -135,3 +137,53 @@ def test_every_report_answers_csv_with_the_json_rows(world: World, viewer: tuple
                     assert float(got[k]) == pytest.approx(v), (report, k)
                 else:
                     assert got[k] == ("" if v is None else str(v)), (report, k)
+
+
+def test_reports_count_in_the_sites_time_zone(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    a, b = world.sites["a"], world.sites["b"]
+    moved = world.cli("sites", "update", a, "--timezone", "America/New_York")
+    assert moved.returncode == 0, moved.stderr
+    steps = {"steps": [{"page": "/a"}, {"page": "/b"}]}
+    try:
+        for report, more in [*((r, {}) for r in REPORTS), ("funnel", steps), ("experiment", {})]:
+            r = ask(viewer, report, {"site_ids": [a], "date_range": RANGE, **more})
+            assert r.status_code == 200, (report, r.text)
+            assert r.json()["meta"]["timezone"] == "America/New_York" and "timezone_note" not in r.json()["meta"]
+        # site a's two scans at 19:00 UTC on the 21st are at 14:00 in New York (UTC-5)
+        r = ask(viewer, "menus", {"site_ids": [a], "date_range": RANGE, "by": "hour"})
+        assert [(x["hour"], x["scans"]) for x in r.json()["results"] if x["scans"]] == [(14, 2)]
+        # sites a (New York) and b (UTC) together: counted in UTC, and the answer says why
+        client, csrf = world.login("root@example.org")
+        try:
+            body = {"site_ids": [a, b], "date_range": RANGE, "by": "hour"}
+            out = client.post("/api/menus", json=body, headers={"X-CSRF-Token": csrf}).json()
+        finally:
+            client.close()
+        assert out["meta"]["timezone"] == "UTC" and "America/New_York" in out["meta"]["timezone_note"]
+        assert sorted((x["site_id"], x["hour"], x["scans"]) for x in out["results"] if x["scans"]) == sorted(
+            [(a, 19, 2), (b, 19, 1)]
+        )
+    finally:
+        assert world.cli("sites", "update", a, "--timezone", "UTC").returncode == 0
+
+
+def test_a_shorthand_date_range_is_resolved_in_the_sites_zone(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    a = world.sites["a"]
+    zone = "Pacific/Kiritimati"  # UTC+14: its today is often not UTC's
+    moved = world.cli("sites", "update", a, "--timezone", zone)
+    assert moved.returncode == 0, moved.stderr
+    steps = {"steps": [{"page": "/a"}, {"page": "/b"}]}
+    try:
+        for report, more in [*((r, {}) for r in REPORTS), ("funnel", steps), ("experiment", {})]:
+            before = datetime.now(ZoneInfo(zone)).date()
+            r = ask(viewer, report, {"site_ids": [a], "date_range": "7d", **more})
+            after = datetime.now(ZoneInfo(zone)).date()
+            assert r.status_code == 200, (report, r.text)
+            week = [[str(today - timedelta(days=6)), str(today)] for today in (before, after)]
+            assert r.json()["meta"]["date_range"] in week, report
+            r = ask(viewer, report, {"site_ids": [a], "date_range": RANGE, **more})
+            assert r.json()["meta"]["date_range"] == RANGE, report
+            r = ask(viewer, report, {"site_ids": [a], "date_range": "6d", **more})
+            assert r.status_code == 400 and "7d" in r.json()["error"], (report, r.text)
+    finally:
+        assert world.cli("sites", "update", a, "--timezone", "UTC").returncode == 0

@@ -1,8 +1,8 @@
 """Attribution: which source, channel or campaign brought the conversions, by first or last touch.
 
 A conversion is an order (`gold.fact_orders`: one row per order id, its revenue) or an
-affiliate click (`gold.fact_affiliate_clicks`: its payout) in the date range, bots left
-out. A touch is a visit (`silver.sessions`) and what brought it: its `source` (the UTM
+affiliate click (`gold.fact_affiliate_clicks`: its payout) in the date range (its days in
+time zone `tz`), bots left out. A touch is a visit (`silver.sessions`) and what brought it: its `source` (the UTM
 source, else the referrer host, else `direct`), its `channel` or its `utm_campaign`.
 
 - `model: "last"`: the visit the conversion happened in.
@@ -16,20 +16,21 @@ from a campaign and came back by typing the address converts on a direct last to
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, SOURCE, Sites, day, decode, sites, within
+from clicklake.query.common import NOT_BOT, SOURCE, Days, Sites, day, days, decode, sites, within
+from clicklake.query.periods import UTC_NAME, event_days
 
 TOUCHES: Final = {"source": SOURCE, "channel": "coalesce(channel, 'direct')", "utm_campaign": "utm_campaign"}
 
 
 class AttributionQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     model: Literal["first", "last"] = "last"
     by: Literal["source", "channel", "utm_campaign"] = "source"
     window_days: Annotated[int, Meta(ge=1, le=90)] = 30
@@ -39,11 +40,12 @@ def parse(body: bytes) -> AttributionQuery:
     return decode(body, AttributionQuery, "attribution query")
 
 
-def build_sql(query: AttributionQuery) -> str:
+def build_sql(query: AttributionQuery, tz: str = UTC_NAME) -> str:
     """One SELECT of (touch, conversions, orders, revenue, affiliate_clicks, affiliate_payout, share)."""
-    start, end = query.date_range
-    where = f"site_id in ({sites(query.site_ids)}) and {NOT_BOT}\n      and {within('ts', start, end)}"
-    earliest = start - timedelta(days=query.window_days + 2)  # a visit may start the day before it is counted
+    start, end = date_range = days(query, tz)
+    where = f"site_id in ({sites(query.site_ids)}) and {NOT_BOT}\n      and {within('ts', start, end, tz)}"
+    lo, hi = event_days(date_range, tz)
+    earliest = lo - timedelta(days=query.window_days + 2)  # a visit may start the day before it is counted
     candidates = """select c.kind, c.site_id, c.event_id, s.session_start_ts, s.touch
     from conv as c join s on s.site_id = c.site_id and s.session_id = c.session_id"""
     if query.model == "first":
@@ -66,7 +68,7 @@ s as (
     select site_id, session_id, visitor_id, session_start_ts, {TOUCHES[query.by]} as touch
     from silver.sessions
     where site_id in ({sites(query.site_ids)}) and {NOT_BOT}
-      and event_dt between {day(earliest)} and {day(end)}
+      and event_dt between {day(earliest)} and {day(hi)}
 ),
 t as (
     select kind, site_id, event_id, {pick}(touch, session_start_ts) as touch

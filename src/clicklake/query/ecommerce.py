@@ -7,26 +7,26 @@ order id the same day (a reloaded thank-you page) counts once, as in the Stats A
   events), `purchases` (orders whose items hold it), `quantity` and `revenue` (price ×
   quantity of those items ÷ 100), and `view_to_purchase`: the visitors who bought it ÷
   the visitors who viewed it × 100 (empty when no one viewed it).
-- `view: "revenue"`: per day of the range (every day, 0 when nothing was sold), `orders`,
+- `view: "revenue"`: per day (of time zone `tz`) of the range (every day, 0 when nothing was sold), `orders`,
   `revenue` (the orders' `revenue_minor` ÷ 100) and `aov` (revenue ÷ orders).
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, Sites, day, decode, sites, within
+from clicklake.query.common import NOT_BOT, Days, Sites, day, days, decode, local, sites, within
+from clicklake.query.periods import UTC_NAME
 
 _PURCHASE: Final = "event_type = 'purchase' and not coalesce(is_duplicate_order, false)"
 
 
 class EcommerceQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     view: Literal["products", "revenue"] = "products"
     limit: Annotated[int, Meta(ge=1, le=10_000)] = 100
 
@@ -35,12 +35,13 @@ def parse(body: bytes) -> EcommerceQuery:
     return decode(body, EcommerceQuery, "e-commerce query")
 
 
-def build_sql(query: EcommerceQuery) -> str:
-    start, end = query.date_range
-    where = f"site_id in ({sites(query.site_ids)}) and {NOT_BOT}\n      and {within('ts', start, end)}"
+def build_sql(query: EcommerceQuery, tz: str = UTC_NAME) -> str:
+    start, end = days(query, tz)
+    where = f"site_id in ({sites(query.site_ids)}) and {NOT_BOT}\n      and {within('ts', start, end, tz)}"
     if query.view == "revenue":
         return f"""with o as (
-    select cast(ts as date) as day, count(distinct order_id) as orders, sum(revenue_minor) as revenue_minor
+    select cast({local("ts", tz)} as date) as day, count(distinct order_id) as orders,
+        sum(revenue_minor) as revenue_minor
     from silver.events
     where {where} and {_PURCHASE}
     group by 1

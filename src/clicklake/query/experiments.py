@@ -1,21 +1,22 @@
 """Experiments: conversion per A/B variant with a 95 % confidence interval, as one SQL statement.
 
 The unit is the visit (`silver.sessions`, bots left out) that started in the date range
-with an A/B variant (`ctx.ab_variant` of its first event that has one); a visit
-converts as in the Stats API's `conversions` (an order or an affiliate click). The
+(its days in time zone `tz`) with an A/B variant (`ctx.ab_variant` of its first event
+that has one); a visit converts as in the Stats API's `conversions` (an order or an affiliate click). The
 interval is Wilson's score interval for a binomial share, which stays inside 0-100 %
 and behaves for small counts and for 0 or all conversions.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Annotated, Final
 
 import msgspec
 from msgspec import Meta
 
 from clicklake.errors import InputError
+from clicklake.query.common import Days, days, within
+from clicklake.query.periods import SHORTHANDS, UTC_NAME
 from clicklake.query.stats import literal
 
 Z_95: Final = 1.959964
@@ -23,23 +24,24 @@ Z_95: Final = 1.959964
 
 class ExperimentQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Annotated[list[str], Meta(min_length=1)]
-    date_range: tuple[date, date]
+    date_range: Days
 
 
 def parse(body: bytes) -> ExperimentQuery:
     try:
         query = msgspec.json.decode(body, type=ExperimentQuery)
     except msgspec.ValidationError as exc:
-        raise InputError(f"bad experiment query: {exc}") from None
+        hint = f" (date_range is [from, to] or one of {', '.join(SHORTHANDS)})" if "date_range" in str(exc) else ""
+        raise InputError(f"bad experiment query: {exc}{hint}") from None
     except msgspec.DecodeError as exc:
         raise InputError(f"the body is not JSON: {exc}") from None
-    if query.date_range[1] < query.date_range[0]:
+    if not isinstance(query.date_range, str) and query.date_range[1] < query.date_range[0]:
         raise InputError("date_range ends before it starts")
     return query
 
 
-def build_sql(query: ExperimentQuery) -> str:
-    start, end = query.date_range
+def build_sql(query: ExperimentQuery, tz: str = UTC_NAME) -> str:
+    start, end = days(query, tz)
     sites = ", ".join(literal(s) for s in sorted(set(query.site_ids)))
     z2 = f"{Z_95 * Z_95:.6f}"
     return f"""with v as (
@@ -47,9 +49,7 @@ def build_sql(query: ExperimentQuery) -> str:
         count(*) filter (where orders > 0 or affiliate_clicks > 0) as conversions
     from silver.sessions
     where site_id in ({sites}) and ab_variant is not null and not coalesce(is_bot, false)
-      and event_dt between date {literal(str(start))} and date {literal(str(end))}
-      and session_start_ts >= timestamptz {literal(f"{start} 00:00:00+00")}
-      and session_start_ts < timestamptz {literal(f"{end + timedelta(days=1)} 00:00:00+00")}
+      and {within("session_start_ts", start, end, tz)}
     group by 1
 ),
 w as (

@@ -2,7 +2,8 @@
 
 A step is a page path (`{"page": "/pricing"}`, `*` matches any text), an event type
 (`{"event": "affiliate_click"}`), or a custom event's name (`{"custom": "signup"}`).
-Per visitor, the funnel starts at their first step-1 event in the date range. With
+Per visitor, the funnel starts at their first step-1 event in the date range (its days
+in time zone `tz`). With
 `order: "sequence"` each next step must come after the one before (later, not at the
 same instant; other events may come between) and within `window_minutes` of the
 start; `order: "strict"` is the same with no other event of the visitor between two
@@ -14,13 +15,15 @@ and `shop` (product view, add to cart, purchase).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
 from clicklake.errors import InputError
+from clicklake.query.common import Days, days, instant
+from clicklake.query.periods import SHORTHANDS, UTC_NAME, event_days, utc_bounds
 from clicklake.query.stats import literal
 
 
@@ -38,7 +41,7 @@ BUILT_IN: Final[dict[str, list[Step]]] = {
 
 class FunnelQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Annotated[list[str], Meta(min_length=1)]
-    date_range: tuple[date, date]
+    date_range: Days
     steps: Annotated[list[Step], Meta(min_length=2, max_length=10)] | None = None
     funnel: Literal["comparison", "shop"] | None = None
     order: Literal["sequence", "strict", "any"] = "sequence"
@@ -49,7 +52,8 @@ def parse(body: bytes) -> FunnelQuery:
     try:
         query = msgspec.json.decode(body, type=FunnelQuery)
     except msgspec.ValidationError as exc:
-        raise InputError(f"bad funnel: {exc}") from None
+        hint = f" (date_range is [from, to] or one of {', '.join(SHORTHANDS)})" if "date_range" in str(exc) else ""
+        raise InputError(f"bad funnel: {exc}{hint}") from None
     except msgspec.DecodeError as exc:
         raise InputError(f"the body is not JSON: {exc}") from None
     if (query.steps is None) == (query.funnel is None):
@@ -57,7 +61,7 @@ def parse(body: bytes) -> FunnelQuery:
     for step in query.steps or []:
         if sum(v is not None for v in (step.page, step.event, step.custom)) != 1:
             raise InputError('a step is one of {"page": PATH}, {"event": TYPE}, {"custom": NAME}')
-    if query.date_range[1] < query.date_range[0]:
+    if not isinstance(query.date_range, str) and query.date_range[1] < query.date_range[0]:
         raise InputError("date_range ends before it starts")
     return query
 
@@ -73,10 +77,12 @@ def _match(step: Step) -> str:
     return f"event_type = {literal(step.event or '')}"
 
 
-def build_sql(query: FunnelQuery) -> str:
+def build_sql(query: FunnelQuery, tz: str = UTC_NAME) -> str:
     """One SELECT answering step, its visitors, and the share of step 1 and of the step before."""
     steps = query.steps or BUILT_IN[query.funnel or "shop"]
-    start, end = query.date_range
+    date_range = days(query, tz)
+    begin, stop = utc_bounds(date_range, tz)
+    lo, hi = event_days(date_range, tz)
     sites = ", ".join(literal(s) for s in sorted(set(query.site_ids)))
     window = f"interval {int(query.window_minutes)} minute"
     strict = query.order == "strict"
@@ -88,14 +94,14 @@ def build_sql(query: FunnelQuery) -> str:
         + seq
         + " from silver.events\n"
         f"    where site_id in ({sites}) and visitor_id is not null and not coalesce(is_bot, false)\n"
-        f"      and event_dt between date {literal(str(start))} "
-        f"and date {literal(str(end + timedelta(days=query.window_minutes // 1440 + 1)))}\n)",
+        f"      and event_dt between date {literal(str(lo))} "
+        f"and date {literal(str(hi + timedelta(days=query.window_minutes // 1440 + 1)))}\n)",
         "s1 as (\n    select visitor_id, min(ts) as t0, min(ts) as t"
         + (", arg_min(seq, ts) as q" if strict else "")
         + " from ev\n"
         f"    where {_match(steps[0])}\n"
-        f"      and ts >= timestamptz {literal(f'{start} 00:00:00+00')}\n"
-        f"      and ts < timestamptz {literal(f'{end + timedelta(days=1)} 00:00:00+00')}\n"
+        f"      and ts >= {instant(begin)}\n"
+        f"      and ts < {instant(stop)}\n"
         "    group by visitor_id\n)",
     ]
     for i, step in enumerate(steps[1:], start=2):

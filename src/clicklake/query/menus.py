@@ -4,7 +4,7 @@ A scan is a `qr_scan` event in `silver.events` (a `GET /r/{link}` of a QR link, 
 SDK event), in the date range, bots left out. The lake holds no restaurant or table
 field: a restaurant is a site (one site per restaurant, its menu the site's pages), and a
 table is the scan's placement, the `?at=` of the printed code's URL (`/r/{link}?at=table-12`)
-or the SDK's `qr.placement`; a scan without one is under `(none)`. Hours are UTC, 0-23.
+or the SDK's `qr.placement`; a scan without one is under `(none)`. Hours are those of the day in time zone `tz`, 0-23.
 
 - `by: "restaurant"`: per site. `by: "table"`: per site and placement. `by: "link"`: per
   site and QR link (with the link's target). `by: "hour"`: per site and hour, every hour
@@ -14,17 +14,17 @@ Each row: `scans` and `visitors` (distinct visitor ids).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 import msgspec
 
-from clicklake.query.common import NOT_BOT, Sites, decode, sites, within
+from clicklake.query.common import NOT_BOT, Days, Sites, days, decode, local, sites, within
+from clicklake.query.periods import UTC_NAME
 
 
 class MenuQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     by: Literal["restaurant", "table", "link", "hour"] = "restaurant"
 
 
@@ -32,13 +32,14 @@ def parse(body: bytes) -> MenuQuery:
     return decode(body, MenuQuery, "menu query")
 
 
-def build_sql(query: MenuQuery) -> str:
+def build_sql(query: MenuQuery, tz: str = UTC_NAME) -> str:
     """One SELECT of (site_id, [table | link_id, target | hour], scans, visitors)."""
-    start, end = query.date_range
-    scans = f"""select site_id, qr_link_id, qr_target, qr_placement, visitor_id, cast(event_hour as integer) as hour
+    start, end = days(query, tz)
+    scans = f"""select site_id, qr_link_id, qr_target, qr_placement, visitor_id,
+        cast(hour({local("ts", tz)}) as integer) as hour
     from silver.events
     where site_id in ({sites(query.site_ids)}) and event_type = 'qr_scan' and {NOT_BOT}
-      and {within("ts", start, end)}"""
+      and {within("ts", start, end, tz)}"""
     count = "count(*) as scans, count(distinct visitor_id) as visitors"
     if query.by == "hour":
         return f"""with q as (

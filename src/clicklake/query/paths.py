@@ -3,8 +3,8 @@
 A visit's path is its page views in time order, a page repeated right after itself (a
 reload) taken once. Each page view is put in its visit by joining `silver.sessions` on
 the visit's key (the SDK's session id, else the visitor) and time span, so a visit here
-is exactly a visit of the Stats API. The visits are those that started in the date range,
-bots left out.
+is exactly a visit of the Stats API. The visits are those that started in the date range
+(its days in time zone `tz`), bots left out.
 
 - `next`: for the visits that viewed `page`, the page that followed each view of it, or
   `(exit)` when it was the visit's last; `previous`: the page before it, or `(entrance)`.
@@ -16,19 +16,20 @@ bots left out.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, Sites, day, decode, sites, within
+from clicklake.query.common import NOT_BOT, Days, Sites, day, days, decode, sites, within
+from clicklake.query.periods import UTC_NAME, event_days
 from clicklake.query.stats import literal
 
 
 class PathQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     page: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
     steps: Annotated[int, Meta(ge=1, le=5)] = 3
     limit: Annotated[int, Meta(ge=1, le=100)] = 10
@@ -38,9 +39,10 @@ def parse(body: bytes) -> PathQuery:
     return decode(body, PathQuery, "paths query")
 
 
-def build_sql(query: PathQuery) -> str:
+def build_sql(query: PathQuery, tz: str = UTC_NAME) -> str:
     """One SELECT of rows (kind, page, journey, visits, visitors, share), kind next|previous|journey."""
-    start, end = query.date_range
+    start, end = date_range = days(query, tz)
+    lo, hi = event_days(date_range, tz)
     where_sites = f"site_id in ({sites(query.site_ids)})"
     parts = [
         f"""s as (
@@ -48,7 +50,7 @@ def build_sql(query: PathQuery) -> str:
         coalesce(sdk_session_id, visitor_id) as k
     from silver.sessions
     where {where_sites} and {NOT_BOT} and pageviews > 0
-      and {within("session_start_ts", start, end)}
+      and {within("session_start_ts", start, end, tz)}
 )""",
         f"""pv as (
     select s.session_id, s.visitor_id, e.ts, e.event_id, e.page_path
@@ -56,7 +58,7 @@ def build_sql(query: PathQuery) -> str:
     join s on s.site_id = e.site_id and s.k = coalesce(e.session_id, e.visitor_id)
         and e.ts between s.session_start_ts and s.session_end_ts
     where e.{where_sites} and e.event_type = 'page_view' and e.page_path is not null
-      and e.event_dt between {day(start)} and {day(end + timedelta(days=2))}
+      and e.event_dt between {day(lo)} and {day(hi + timedelta(days=2))}
 )""",
         """raw as (
     select session_id, any_value(visitor_id) as visitor_id, list(page_path order by ts, event_id) as pages

@@ -1,7 +1,7 @@
 """Retention cohorts: visitors grouped by the day or week of their first visit, and how many came back.
 
 A visitor's cohort is the day (or the week, from Monday) of their first visit that the
-lake holds up to the end of the date range, kept when that first visit is in the date
+lake holds up to the end of the date range, days and weeks of time zone `tz`, kept when that first visit is in the date
 range. Period k is the k-th day (week) from the cohort's; a visitor is in period k when
 a visit of theirs starts in it, so period 0 is the whole cohort. Periods that start after
 the date range are left out (they have not happened yet). Visits from `silver.sessions`,
@@ -10,18 +10,18 @@ bots and visits without a visitor id left out.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
-from clicklake.query.common import NOT_BOT, Sites, day, decode, midnight, sites
+from clicklake.query.common import NOT_BOT, Days, Sites, day, days, decode, instant, local, sites
+from clicklake.query.periods import UTC_NAME, event_days, utc_bounds
 
 
 class RetentionQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     site_ids: Sites
-    date_range: tuple[date, date]
+    date_range: Days
     interval: Literal["day", "week"] = "day"
     periods: Annotated[int, Meta(ge=1, le=90)] = 7
 
@@ -30,18 +30,20 @@ def parse(body: bytes) -> RetentionQuery:
     return decode(body, RetentionQuery, "retention query")
 
 
-def build_sql(query: RetentionQuery) -> str:
-    """One SELECT answering cohort, cohort_size, period, visitors and their percent of the cohort."""
-    start, end = query.date_range
+def build_sql(query: RetentionQuery, tz: str = UTC_NAME) -> str:
+    """One SELECT answering cohort, cohort_size, period, visitors and their percent of the cohort (days of `tz`)."""
+    start, end = date_range = days(query, tz)
+    after = utc_bounds(date_range, tz)[1]
+    last = event_days(date_range, tz)[1]
     step = 1 if query.interval == "day" else 7
     return f"""with v as (
-    select visitor_id, session_start_ts as ts from silver.sessions
+    select visitor_id, {local("session_start_ts", tz)} as ts from silver.sessions
     where site_id in ({sites(query.site_ids)}) and visitor_id is not null and {NOT_BOT}
-      and event_dt <= {day(end)} and session_start_ts < {midnight(end + timedelta(days=1))}
+      and event_dt <= {day(last)} and session_start_ts < {instant(after)}
 ),
 f as (
     select visitor_id, cast(date_trunc('{query.interval}', min(ts)) as date) as cohort from v
-    group by visitor_id having min(ts) >= {midnight(start)}
+    group by visitor_id having min(ts) >= cast({day(start)} as timestamp)
 ),
 a as (
     select distinct f.visitor_id, f.cohort,

@@ -368,8 +368,7 @@ class Web:
         """`POST /api/funnel`: visitors at each step of a funnel (see `clicklake.query.funnels`)."""
         q = funnels.parse(await read_body(request))
         _may_read(principal, q.site_ids)
-        sql = funnels.build_sql(q)
-        rows, meta = await self._report(q.site_ids, sql)
+        rows, meta = await self._report(q, funnels.build_sql)
         for row, step in zip(rows, funnels.steps_of(q), strict=True):
             row["step_definition"] = step
         return report_answer(request, rows, meta)
@@ -378,14 +377,32 @@ class Web:
         """`POST /api/experiment`: conversion per A/B variant with a 95 % interval (`clicklake.query.experiments`)."""
         q = experiments.parse(await read_body(request))
         _may_read(principal, q.site_ids)
-        rows, meta = await self._report(q.site_ids, experiments.build_sql(q))
+        rows, meta = await self._report(q, experiments.build_sql)
         return report_answer(request, rows, meta)
 
-    async def _report(self, site_ids: list[str], sql: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Run a report's SQL in the sandbox: its rows, and the SQL with its freshness."""
+    async def _report(
+        self, query: Any, build_sql: Callable[[Any, str], str]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Run a report's SQL in the sandbox, built for the sites' time zone as the Stats API picks it and
+        for `query.date_range` in it (a shorthand resolved now): its rows, and the SQL with its freshness,
+        the days (`date_range`) and the zone (`timezone`, and `timezone_note`)."""
+        site_ids: list[str] = query.site_ids
+        zones = await anyio.to_thread.run_sync(self._timezones, site_ids)
+        tz, tz_note = periods.common_timezone(zones)
+        date_range = periods.resolve(query.date_range, tz)
+        sql = build_sql(msgspec.structs.replace(query, date_range=date_range), tz)
         result = await anyio.to_thread.run_sync(self.sandbox.run, site_ids, sql)
         rows: list[dict[str, Any]] = msgspec.json.decode(format_result(result.table, "json"))
-        return rows, {"columns": result.table.column_names, "sql": sql, "freshness": result.freshness}
+        meta: dict[str, Any] = {
+            "columns": result.table.column_names,
+            "sql": sql,
+            "freshness": result.freshness,
+            "date_range": [str(d) for d in date_range],
+            "timezone": tz,
+        }
+        if tz_note is not None:
+            meta["timezone_note"] = tz_note
+        return rows, meta
 
     async def openapi(self, request: Request) -> Response:
         """`GET /api/openapi.json`: the API's OpenAPI 3.1 document."""

@@ -14,10 +14,25 @@ from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS, PROPERTY_PREFI
 from clicklake.web import openapi_access
 
 _STEPS = "{page: PATH} | {event: TYPE} | {custom: NAME}"
-#: The properties every report's body starts with: the sites it reads and its days, both ends included.
+#: A body's days: both ends included, in the sites' time zone, or a shorthand.
+_DATE_RANGE: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "array",
+            "prefixItems": [{"type": "string", "format": "date"}, {"type": "string", "format": "date"}],
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        {"enum": list(SHORTHANDS)},
+    ],
+    "description": "first and last day, inclusive, in the sites' time zone (meta.timezone); "
+    "or a shorthand resolved at the time of the request (meta.date_range gives the days)",
+}
+_REPORT_META = "rows; meta: columns, sql, freshness, date_range, timezone (and timezone_note)"
+#: The properties every report's body starts with: the sites it reads and its days.
 _SITES_AND_DATES: dict[str, Any] = {
     "site_ids": {"type": "array", "items": {"type": "string"}},
-    "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+    "date_range": _DATE_RANGE,
 }
 
 
@@ -42,7 +57,7 @@ def _reports(security: list[dict[str, list[str]]], errors: dict[str, Any]) -> tu
                 "summary": f"{summary} (scope stats); see docs/metrics.md",
                 "security": security,
                 "requestBody": _json(ref),
-                "responses": {"200": {"description": "rows, the SQL that made them, freshness"}} | errors,
+                "responses": {"200": {"description": _REPORT_META}} | errors,
             }
         }
         for (path, (_, summary)), ref in zip(_REPORTS.items(), refs, strict=True)
@@ -97,19 +112,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                 },
             },
-            "date_range": {
-                "oneOf": [
-                    {
-                        "type": "array",
-                        "prefixItems": [{"type": "string", "format": "date"}, {"type": "string", "format": "date"}],
-                        "minItems": 2,
-                        "maxItems": 2,
-                    },
-                    {"enum": list(SHORTHANDS)},
-                ],
-                "description": "first and last day, inclusive, in the sites' time zone (meta.timezone); "
-                "or a shorthand resolved at the time of the request (meta.date_range gives the days)",
-            },
+            "date_range": _DATE_RANGE,
             "compare": {"enum": [*COMPARES, None]},
             "order_by": {"type": "array", "items": {"type": "array", "description": "[name, asc|desc]"}},
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 1000},

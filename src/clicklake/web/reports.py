@@ -2,8 +2,9 @@
 
 Each report is a query module of `clicklake.query` with `parse(body)` and `build_sql(query)`;
 its route checks that the caller may read every site asked for (403 otherwise), runs the
-SQL in the caller's sandbox and answers `{results, meta: {sql, freshness}}` (CSV with
-`?format=csv`). A bad body is
+SQL, built for the sites' time zone (as the Stats API picks it), in the caller's sandbox
+and answers `{results, meta: {sql, freshness, date_range, timezone}}` (CSV with
+`?format=csv`); `date_range` may be a shorthand ("7d", ...) resolved in that zone. A bad body is
 a 400 with the reason. docs/metrics.md defines each figure.
 """
 
@@ -28,7 +29,7 @@ class _Query(Protocol):
 
 class _Report(Protocol):
     def parse(self, body: bytes) -> Any: ...
-    def build_sql(self, query: Any) -> str: ...
+    def build_sql(self, query: Any, tz: str = ...) -> str: ...
 
 
 #: path → the query module that answers it.
@@ -46,7 +47,7 @@ def _handler(web: Web, report: _Report) -> Callable[[Request, Principal], Awaita
     async def handle(request: Request, principal: Principal) -> Response:
         q: _Query = report.parse(await read_body(request))
         _may_read(principal, q.site_ids)
-        rows, meta = await web._report(q.site_ids, report.build_sql(q))
+        rows, meta = await web._report(q, report.build_sql)
         if report is menus:
             names = await anyio.to_thread.run_sync(_site_names, web, {r["site_id"] for r in rows})
             for row in rows:
