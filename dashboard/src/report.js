@@ -15,9 +15,11 @@ export function useReport(name, view, extra) {
   return useAsync(() => api.report(name, body), name + JSON.stringify(body));
 }
 
-// `render(data)` draws the answer; `empty` says what no row means; `controls` stay above the states.
-export function ReportTile({ title, id, res, csvName, what, empty, controls, wide = false, render }) {
-  const data = res.data;
+// `render(data)` draws the answer; `empty` says what no row means; `controls` stay above the states;
+// `select` keeps the tile's own rows when tiles share one answer (the CSV is those rows).
+const all = (rows) => rows;
+export function ReportTile({ title, id, res, csvName, what, empty, controls, wide = false, render, select = all }) {
+  const data = res.data && { ...res.data, results: select(res.data.results) };
   let inner;
   if (res.loading && !data) inner = html`<${Loading} what=${what} />`;
   else if (res.error) inner = html`<${Failure} error=${res.error} />`;

@@ -8,6 +8,8 @@ click per choice the page keeps in its URL.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -179,6 +181,13 @@ def test_menus_show_scans_per_restaurant_table_and_hour(viewer: Session) -> None
     assert cells(page, "restaurants") == [["a", "3", "2"]]
     tables = report(viewer, "menus", by="table")
     assert cells(page, "tables") == [[r["table"], num(r["scans"]), num(r["visitors"])] for r in tables]
+    # the tile's CSV is the API's ?format=csv for the same request
+    with page.expect_download() as info:
+        tile(page, "tables").get_by_role("button", name="CSV of Scans per table").click()
+    got = list(csv.reader(io.StringIO(Path(info.value.path()).read_text())))
+    body = {"site_ids": [viewer.world.sites["a"]], "date_range": RANGE, "by": "table"}
+    want_csv = list(csv.reader(io.StringIO(viewer.api("/api/menus", body, format="csv").text)))
+    assert got == want_csv and len(got) == 1 + len(tables)
     hours = report(viewer, "menus", by="hour")
     want = [0] * 24
     for r in hours:

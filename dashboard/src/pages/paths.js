@@ -24,12 +24,11 @@ function PagePicker({ pages, page }) {
 
 function Report({ view, page, steps }) {
   const res = useReport("paths", view, { page, steps, limit: 10 });
-  const of = (kind) => (res.data ? res.data.results.filter((r) => r.kind === kind) : []);
   const tile = (kind, title, caption) =>
     html`<${ReportTile} title=${title} id=${kind} res=${res} what="the paths" csvName=${`paths-${kind}.csv`}
-      empty=${`No visit viewed ${page} in this range.`}
-      render=${() => {
-        const rows = of(kind).map((r) => ({ ...r, journey: r.journey && r.journey.join(" → ") }));
+      empty=${`No visit viewed ${page} in this range.`} select=${(rows) => rows.filter((r) => r.kind === kind)}
+      render=${(data) => {
+        const rows = data.results.map((r) => ({ ...r, journey: r.journey && r.journey.join(" → ") }));
         return html`<${Table} caption=${caption} rows=${rows} bar="visits"
           columns=${[kind === "journey" ? "journey" : "page", "visits", "visitors", "share"]} />`;
       }} />`;

@@ -50,7 +50,7 @@ function Affiliates({ view }) {
   const res = useReport("affiliates", view, { by, limit: 50 });
   const controls = html`<${Choice} label="Affiliate clicks by" value=${by} choices=${AFFILIATE_BY}
     onChoose=${(v) => setParams({ affiliates: v === "link" ? null : v })} />`;
-  return html`<${ReportTile} title="Affiliate revenue" id="affiliates" res=${res} what="the affiliate clicks" csvName=${`affiliates-by-${by}.csv`}
+  return html`<${ReportTile} title="Affiliate revenue" id="affiliates" wide res=${res} what="the affiliate clicks" csvName=${`affiliates-by-${by}.csv`}
     empty="No affiliate click in this range." controls=${controls}
     render=${(data) => html`<${Table} caption=${`Affiliate payout by ${by}`} rows=${data.results} bar="payout"
       columns=${[by, "clicks", "visitors", "payout", "share_of_payout"]} />`} />`;
