@@ -72,4 +72,6 @@ export const api = {
   funnel: (body) => call("POST", "/api/funnel", body),
   experiment: (body) => call("POST", "/api/experiment", body),
   sql: (sql) => call("POST", "/api/sql", { sql }),
+  // the reports of web/reports.py: retention, paths, attribution, affiliates, ecommerce, menus
+  report: (name, body) => call("POST", `/api/${name}`, body),
 };

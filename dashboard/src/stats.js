@@ -45,7 +45,30 @@ export const LABELS = {
   event_name: "Event name",
   event_type: "Event type",
   variant: "Variant",
+  // the reports' columns
+  journey: "Journey",
+  share: "Share",
+  product: "Product",
+  carts: "Carts",
+  purchases: "Purchases",
+  quantity: "Quantity",
+  view_to_purchase: "View to purchase",
+  views: "Views",
+  link: "Link",
+  target: "Target",
+  campaign: "Campaign",
+  clicks: "Clicks",
+  payout: "Payout",
+  share_of_payout: "Share of payout",
+  affiliate_clicks: "Affiliate clicks",
+  affiliate_payout: "Affiliate payout",
+  restaurant: "Restaurant",
+  table: "Table",
+  scans: "Scans",
 };
+
+const PERCENT = new Set(["bounce_rate", "conversion_rate", "share", "share_of_payout", "view_to_purchase", "pct"]);
+const MONEY = new Set(["revenue", "payout", "affiliate_payout", "aov"]);
 
 export const label = (k) => LABELS[k] || k;
 
@@ -72,7 +95,9 @@ export function statsBody(view, metrics, dimensions = [], extra = {}) {
 
 export function formatValue(metric, v) {
   if (v === null || v === undefined) return "—";
-  if (metric === "bounce_rate" || metric === "conversion_rate") return `${v} %`;
+  if (PERCENT.has(metric)) return `${v} %`;
+  if (MONEY.has(metric) && typeof v === "number")
+    return v.toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   if (metric === "visit_duration") {
     const s = Math.round(v);
     return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;

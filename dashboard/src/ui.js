@@ -85,7 +85,8 @@ export function countryName(code) {
 export function Table({ caption, columns, rows, onPick, bar, show = String }) {
   if (!rows.length) return html`<p class="status">No data for this range and these filters.</p>`;
   const max = bar ? Math.max(...rows.map((r) => Number(r[bar]) || 0), 1) : 1;
-  return html`<div class="table-wrap"><table>
+  // a table wider than the screen scrolls in its box, which the keyboard can reach too
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label=${caption}><table>
     <caption class="sr-only">${caption}</caption>
     <thead><tr>${columns.map((c, i) => html`<th scope="col" class=${i ? "num" : ""}>${label(c)}</th>`)}</tr></thead>
     <tbody>

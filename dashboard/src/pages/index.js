@@ -5,11 +5,19 @@ import { Funnels } from "./funnels.js";
 import { Experiments } from "./experiments.js";
 import { Events } from "./events.js";
 import { Sql } from "./sql.js";
+import { Retention } from "./retention.js";
+import { Paths } from "./paths.js";
+import { Revenue } from "./revenue.js";
+import { Menus } from "./menus.js";
 
 export const PAGES = [
   { path: "/", title: "Overview", component: Overview, dates: true, filters: true, compare: true },
   { path: "/funnels", title: "Funnels", component: Funnels, dates: true, filters: false },
   { path: "/experiments", title: "Experiments", component: Experiments, dates: true, filters: false },
   { path: "/events", title: "Events", component: Events, dates: true, filters: true },
+  { path: "/retention", title: "Retention", component: Retention, dates: true, filters: false },
+  { path: "/paths", title: "Paths", component: Paths, dates: true, filters: false },
+  { path: "/revenue", title: "Revenue", component: Revenue, dates: true, filters: false },
+  { path: "/menus", title: "Menus & QR", component: Menus, dates: true, filters: false },
   { path: "/sql", title: "SQL", component: Sql, dates: false, filters: false },
 ];
