@@ -73,3 +73,11 @@ export const api = {
   experiment: (body) => call("POST", "/api/experiment", body),
   sql: (sql) => call("POST", "/api/sql", { sql }),
 };
+
+// The management routes of the Settings and Live pages: a path and, for a change, a body.
+export const rest = {
+  get: (path) => call("GET", path),
+  post: (path, body = {}) => call("POST", path, body),
+  patch: (path, body) => call("PATCH", path, body),
+  del: (path) => call("DELETE", path),
+};

@@ -1,10 +1,12 @@
 // The dashboard's pages, in navigation order. A page is a path, a title, a component, and
-// whether the date range, filters and the comparison apply to it; a new report page is one more entry here.
+// whether the date range, filters and the comparison apply to it (`site`: the site switcher alone); a new report page is one more entry here.
 import { Overview } from "./overview.js";
 import { Funnels } from "./funnels.js";
 import { Experiments } from "./experiments.js";
 import { Events } from "./events.js";
 import { Sql } from "./sql.js";
+import { Live } from "./live.js";
+import { Settings } from "./settings.js";
 
 export const PAGES = [
   { path: "/", title: "Overview", component: Overview, dates: true, filters: true, compare: true },
@@ -12,4 +14,6 @@ export const PAGES = [
   { path: "/experiments", title: "Experiments", component: Experiments, dates: true, filters: false },
   { path: "/events", title: "Events", component: Events, dates: true, filters: true },
   { path: "/sql", title: "SQL", component: Sql, dates: false, filters: false },
+  { path: "/live", title: "Live", component: Live, dates: false, filters: false, site: true },
+  { path: "/settings", title: "Settings", component: Settings, dates: false, filters: false, site: true },
 ];

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 ASSETS: Final = Path(__file__).parent / "assets"
 #: The paths the application answers with its shell; a new page adds its path here.
-PAGE_PATHS: Final = ("/", "/login", "/funnels", "/experiments", "/events", "/sql")
+PAGE_PATHS: Final = ("/", "/login", "/funnels", "/experiments", "/events", "/sql", "/live", "/settings")
 #: Inline styles are admitted because the chart library positions its tooltips with them; scripts never.
 CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
