@@ -169,6 +169,64 @@ def test_an_admin_rotates_the_key_and_makes_a_token_and_a_shared_link(world: Wor
     assert root.errors == []
 
 
+def test_an_admin_edits_the_site_its_members_invitations_and_alert_rules(world: World, root: Session) -> None:
+    site = world.sites["b"]
+    page = root.open(f"/settings?site={site}")
+    form = page.get_by_role("form", name="Site settings")
+    form.get_by_label("Name").fill("Shop B")
+    form.get_by_label("Allowed origins (one a line; empty: no browser origin)").fill("https://b.example")
+    form.get_by_label("Time zone (IANA)").fill("Europe/Berlin")
+    form.get_by_label("Honour Do Not Track").uncheck()
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("status")).to_have_text("Saved.")
+    saved = root.client.get(f"/api/sites/{site}").json()
+    assert (saved["name"], saved["timezone"], saved["honor_dnt"]) == ("Shop B", "Europe/Berlin", False)
+    assert saved["allowed_origins"] == ["https://b.example"]
+    form.get_by_label("Time zone (IANA)").fill("Nowhere/Atlantis")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text("Nowhere/Atlantis")  # the server's reason, in words
+
+    members = page.locator("[data-tile=members]")
+    add = members.get_by_role("form", name="Add a member")
+    add.get_by_label("E-mail of a user").fill("nobody@example.org")
+    add.get_by_label("Role").select_option("viewer")
+    add.get_by_role("button", name="Add the member").click()
+    row = members.locator("tbody tr", has_text="nobody@example.org")
+    expect(row).to_contain_text("viewer")
+    assert {"email": "nobody@example.org", "role": "viewer"} in root.client.get(f"/api/sites/{site}/members").json()[
+        "members"
+    ]
+    row.get_by_role("button", name="Remove").click()
+    expect(row).to_have_count(0)
+    assert all(
+        m["email"] != "nobody@example.org" for m in root.client.get(f"/api/sites/{site}/members").json()["members"]
+    )
+    invite = members.get_by_role("form", name="Invite someone")
+    invite.get_by_label("E-mail to invite").fill("new@example.org")
+    invite.get_by_role("button", name="Create the invitation").click()
+    link = members.locator("[data-secret] code")
+    expect(link).to_contain_text(f"{world.base}/invite/inv_")
+    with world.client() as client:
+        about = client.get(link.inner_text(), headers={"Accept": "application/json"}).json()
+    assert (about["email"], about["site_id"], about["has_account"]) == ("new@example.org", site, False)
+
+    alerts = page.locator("[data-tile=alerts]")
+    alerts.get_by_label("When").select_option("no_events")
+    alerts.get_by_label("Minutes (optional)").fill("45")
+    alerts.get_by_label("To (a URL, or an e-mail address)").fill("http://127.0.0.1:9/hook")
+    alerts.get_by_role("button", name="Create the rule").click()
+    rule = alerts.locator("tbody tr", has_text="45 minutes")
+    expect(rule).to_contain_text("webhook to http://127.0.0.1:9/hook")
+    ours = [r for r in root.client.get("/api/alerts").json()["rules"] if r["site_id"] == site]
+    assert [(r["kind"], r["minutes"]) for r in ours] == [("no_events", 45)]
+    rule.get_by_role("button", name="Delete").click()
+    expect(rule).to_have_count(0)
+    assert not [r for r in root.client.get("/api/alerts").json()["rules"] if r["site_id"] == site]
+    # the refused time zone's 400 is the one error the browser logged
+    assert [e for e in root.errors if "status of 400" not in e] == [], root.errors
+    root.errors.clear()
+
+
 def test_a_viewer_reads_the_settings_with_no_key_and_no_controls(world: World, browser: Browser) -> None:
     viewer = Session(world, browser, "viewer@example.org")
     try:
