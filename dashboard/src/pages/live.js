@@ -32,19 +32,23 @@ export function Live() {
     let open = true;
     setState({ data: null, error: null, connection: "connecting" });
     const q = "/api/live?" + new URLSearchParams({ site });
-    // the JSON answer first (it names an error in words), then the stream
+    let stream = null;
+    // the JSON answer first (a refusal, or no realtime stage, is said in words), then the stream
     rest.get(q).then(
-      (data) => open && setState((s) => ({ ...s, data: s.data || data })),
+      (data) => {
+        if (!open) return;
+        setState((s) => ({ ...s, data: s.data || data }));
+        stream = new EventSource(q);
+        stream.addEventListener("live", (e) => {
+          if (open) setState({ data: JSON.parse(e.data), error: null, connection: "open" });
+        });
+        stream.onerror = () => open && setState((s) => ({ ...s, connection: "retrying" }));
+      },
       (error) => open && setState((s) => ({ ...s, error }))
     );
-    const stream = new EventSource(q);
-    stream.addEventListener("live", (e) => {
-      if (open) setState({ data: JSON.parse(e.data), error: null, connection: "open" });
-    });
-    stream.onerror = () => open && setState((s) => ({ ...s, connection: "retrying" }));
     return () => {
       open = false;
-      stream.close();
+      if (stream) stream.close();
     };
   }, [site]);
   if (!site) return html`<p class="status">You may read no site yet: ask an admin to add you to one.</p>`;

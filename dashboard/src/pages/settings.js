@@ -69,7 +69,7 @@ function WriteKey({ site, onRotated }) {
   };
   const snippet = `<script defer src="${location.origin}/sdk.js" data-key="${site.write_key}"></script>`;
   return html`<p>Write key: <code class="write-key" data-write-key>${site.write_key}</code></p>
-    <p class="hint">Paste this tag into the <code>&lt;head&gt;</code> of every page of ${site.domain} (see docs/sdk.md for consent, custom events and the ES module):</p>
+    <p class="hint">Paste this tag into the <code>${"<head>"}</code> of every page of ${site.domain} (see docs/sdk.md for consent, custom events and the ES module):</p>
     <pre class="snippet" data-snippet><code>${snippet}</code></pre>
     ${!asking && html`<button type="button" onClick=${() => setAsking(true)}>Rotate the key…</button>`}
     ${asking &&
