@@ -22,7 +22,7 @@ function SiteSwitcher({ all = true }) {
   if (!list.length) return html`<p class="status">You may read no site yet: ask an admin to add you to one.</p>`;
   return html`<label class="field">
     <span>Site</span>
-    <select value=${siteChoice.value} onChange=${(e) => setParams({ site: e.currentTarget.value })}>
+    <select value=${all || siteChoice.value !== "all" ? siteChoice.value : list[0].site_id} onChange=${(e) => setParams({ site: e.currentTarget.value })}>
       ${list.map((s) => html`<option value=${s.site_id}>${s.name || s.site_id}</option>`)}
       ${all && list.length > 1 && html`<option value="all">All sites (${list.length})</option>`}
     </select>

@@ -112,6 +112,11 @@ def test_the_live_page_shows_the_apis_count_and_follows_new_events(world: World,
     settle(page)
     assert page.evaluate("window.__streams.length") == 1
     assert page.evaluate("window.__streams[0].readyState") == 2  # CLOSED
+    # the rollup's site=all shows one site here: the first, named in the switcher
+    page = root.open("/live?site=all")
+    expect(page.get_by_label("Site")).to_have_value(site)
+    expect(page.get_by_role("option", name="All sites (3)")).to_have_count(0)
+    expect(page.locator(".kpi[data-metric=current_visitors] .value")).to_have_text("3")
     assert root.errors == []
 
 
@@ -122,7 +127,8 @@ def test_an_admin_rotates_the_key_and_makes_a_token_and_a_shared_link(world: Wor
     expect(page.locator("[data-write-key]")).to_have_text(old)
     expect(page.locator("[data-snippet]")).to_contain_text(f'src="{world.base}/sdk.js" data-key="{old}"')
     page.get_by_role("button", name="Rotate the key…").click()
-    page.get_by_role("button", name="Rotate now").click()
+    expect(page.get_by_role("button", name="Rotate now")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.get_by_text("A new key is in place")).to_be_visible()
     new = _key(root, site)
     assert new != old

@@ -1,7 +1,7 @@
 // Settings of the selected site: its fields, write key and snippet, links and QR codes, members
 // and invitations, shared links and alert rules; and the caller's own API tokens. An owner or
 // admin changes them; a viewer reads what the API shows a viewer (no key, no controls).
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { rest } from "../api.js";
 import { html, Tile } from "../ui.js";
 import { useResource, pending, Form, Secret } from "../forms.js";
@@ -56,6 +56,10 @@ function SiteFields({ site, onSaved }) {
 
 function WriteKey({ site, onRotated }) {
   const [asking, setAsking] = useState(false);
+  const confirm = useRef(null);
+  useEffect(() => {
+    if (asking && confirm.current) confirm.current.focus(); // the keyboard goes where the question is
+  }, [asking]);
   const [state, setState] = useState({ busy: false, error: null, done: false });
   const rotate = async () => {
     setState({ busy: true, error: null, done: false });
@@ -75,7 +79,7 @@ function WriteKey({ site, onRotated }) {
     ${asking &&
     html`<div class="confirm" role="group" aria-label="Rotate the write key">
       <p>The old key stops working within seconds: every page must get the new tag.</p>
-      <button type="button" disabled=${state.busy} onClick=${rotate}>Rotate now</button>
+      <button type="button" ref=${confirm} disabled=${state.busy} onClick=${rotate}>Rotate now</button>
       <button type="button" class="ghost" onClick=${() => setAsking(false)}>Cancel</button>
     </div>`}
     ${state.done && html`<p class="status done" role="status">A new key is in place; the old one is refused.</p>`}
