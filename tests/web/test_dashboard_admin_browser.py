@@ -20,6 +20,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from conftest import kill_server, start_server
 from web.test_dashboard_browser import Session, axe_violations, browser, settle
 from web.world import World, serve_world
 
@@ -118,6 +119,21 @@ def test_the_live_page_shows_the_apis_count_and_follows_new_events(world: World,
     expect(page.get_by_role("option", name="All sites (3)")).to_have_count(0)
     expect(page.locator(".kpi[data-metric=current_visitors] .value")).to_have_text("3")
     assert root.errors == []
+
+
+def test_the_live_page_says_in_words_when_no_realtime_stage_runs(world: World, browser: Browser) -> None:
+    # `clicklake web` alone over the same data: no realtime stage in its process, no realtime.url
+    proc, base = start_server(world.root, command="web")
+    alone = World(world.root, base, world.sites, world.passwords)
+    viewer = Session(alone, browser, "viewer@example.org")
+    try:
+        page = viewer.open(f"/live?site={world.sites['a']}")
+        expect(page.get_by_role("alert")).to_contain_text("the realtime stage does not run in this process")
+        assert page.locator(".kpi").count() == 0
+    finally:
+        viewer.close()
+        alone.close_clients()
+        kill_server(proc)
 
 
 def test_an_admin_rotates_the_key_and_makes_a_token_and_a_shared_link(world: World, root: Session) -> None:
