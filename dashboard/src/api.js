@@ -75,3 +75,11 @@ export const api = {
   // the reports of web/reports.py: retention, paths, attribution, affiliates, ecommerce, menus
   report: (name, body) => call("POST", `/api/${name}`, body),
 };
+
+// The management routes of the Settings and Live pages: a path and, for a change, a body.
+export const rest = {
+  get: (path) => call("GET", path),
+  post: (path, body = {}) => call("POST", path, body),
+  patch: (path, body) => call("PATCH", path, body),
+  del: (path) => call("DELETE", path),
+};

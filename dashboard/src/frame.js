@@ -17,14 +17,14 @@ function keep(path) {
   return path + (q ? "?" + q : "");
 }
 
-function SiteSwitcher() {
+function SiteSwitcher({ all = true }) {
   const list = sites.value;
   if (!list.length) return html`<p class="status">You may read no site yet: ask an admin to add you to one.</p>`;
   return html`<label class="field">
     <span>Site</span>
-    <select value=${siteChoice.value} onChange=${(e) => setParams({ site: e.currentTarget.value })}>
+    <select value=${all || siteChoice.value !== "all" ? siteChoice.value : list[0].site_id} onChange=${(e) => setParams({ site: e.currentTarget.value })}>
       ${list.map((s) => html`<option value=${s.site_id}>${s.name || s.site_id}</option>`)}
-      ${list.length > 1 && html`<option value="all">All sites (${list.length})</option>`}
+      ${all && list.length > 1 && html`<option value="all">All sites (${list.length})</option>`}
     </select>
   </label>`;
 }
@@ -111,7 +111,7 @@ export function Frame({ title, page, children }) {
       </div>
     </header>
     <div class="controls">
-      ${(!page || page.dates) && html`<${SiteSwitcher} />`}
+      ${(!page || page.dates || page.site) && html`<${SiteSwitcher} all=${!page || page.dates} />`}
       ${(!page || page.dates) && html`<${DatePicker} compare=${!page || page.compare} />`}
     </div>
     ${page && page.filters && html`<${Filters} />`}

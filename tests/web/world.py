@@ -50,9 +50,12 @@ class World:
 
 
 def serve_world(
-    tmp_path_factory: pytest.TempPathFactory, extra: Callable[[dict[str, str]], Iterable[Record]] | None = None
+    tmp_path_factory: pytest.TempPathFactory,
+    extra: Callable[[dict[str, str]], Iterable[Record]] | None = None,
+    command: str = "web",
 ) -> Iterator[World]:
-    """The world; `extra(sites)` adds events (given the site ids by name) to the lake."""
+    """The world; `extra(sites)` adds events (given the site ids by name) to the lake; `command="up"` serves
+    every stage (the collector's /v1/events and the realtime stage's /api/live too)."""
     root = tmp_path_factory.mktemp("web")
     data = root / "data"
     data.mkdir()
@@ -77,7 +80,7 @@ def serve_world(
     out = run_clicklake(root, "members", "add", "--site", sites["a"], *viewer)
     assert out.returncode == 0, out.stderr
     env = {"CLICKLAKE_COLLECT__TRUSTED_PROXIES": "127.0.0.1", "CLICKLAKE_QUERY__TIMEOUT_S": "2"}
-    proc, base = start_server(root, command="web", env=env)
+    proc, base = start_server(root, command=command, env=env)
     try:
         yield World(root, base, sites, passwords)
     finally:

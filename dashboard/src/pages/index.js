@@ -1,5 +1,5 @@
 // The dashboard's pages, in navigation order. A page is a path, a title, a component, and
-// whether the date range, filters and the comparison apply to it; a new report page is one more entry here.
+// whether the date range, filters and the comparison apply to it (`site`: the site switcher alone); a new report page is one more entry here.
 import { Overview } from "./overview.js";
 import { Funnels } from "./funnels.js";
 import { Experiments } from "./experiments.js";
@@ -9,6 +9,8 @@ import { Retention } from "./retention.js";
 import { Paths } from "./paths.js";
 import { Revenue } from "./revenue.js";
 import { Menus } from "./menus.js";
+import { Live } from "./live.js";
+import { Settings } from "./settings.js";
 
 export const PAGES = [
   { path: "/", title: "Overview", component: Overview, dates: true, filters: true, compare: true },
@@ -20,4 +22,6 @@ export const PAGES = [
   { path: "/revenue", title: "Revenue", component: Revenue, dates: true, filters: false },
   { path: "/menus", title: "Menus & QR", component: Menus, dates: true, filters: false },
   { path: "/sql", title: "SQL", component: Sql, dates: false, filters: false },
+  { path: "/live", title: "Live", component: Live, dates: false, filters: false, site: true },
+  { path: "/settings", title: "Settings", component: Settings, dates: false, filters: false, site: true },
 ];

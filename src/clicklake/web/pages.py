@@ -34,6 +34,8 @@ PAGE_PATHS: Final = (
     "/revenue",
     "/menus",
     "/sql",
+    "/live",
+    "/settings",
 )
 #: Inline styles are admitted because the chart library positions its tooltips with them; scripts never.
 CSP: Final = (
