@@ -44,9 +44,11 @@ def page_server(port: int, html: str) -> ThreadingHTTPServer:
     return server
 
 
-def shared(frame: Frame) -> bool:
-    """Whether the frame shows the shared page (and not the browser's refusal)."""
+def shared(frame: Frame, wait_s: float = 0) -> bool:
+    """Whether the frame shows the shared page (and not the browser's refusal), waiting up to `wait_s` for it."""
     try:
+        if wait_s:
+            frame.wait_for_selector("#clicklake-share", state="attached", timeout=wait_s * 1000)
         return frame.query_selector("#clicklake-share") is not None
     except Exception:
         return False
@@ -80,7 +82,7 @@ def test_an_embeddable_link_is_framed_by_the_sites_origin_only(setup: tuple[str,
                 page.goto(f"http://localhost:{allowed}/", wait_until="load")
                 embed, plain = page.frame(name="embed"), page.frame(name="plain")
                 assert embed is not None and plain is not None
-                assert shared(embed), "the site's own origin may frame an embeddable link"
+                assert shared(embed, wait_s=10), "the site's own origin may frame an embeddable link"
                 assert not shared(plain), "a link not made to embed is never framed"
                 # the framed page reads with the session it was given, whatever the browser does with cookies
                 status = embed.evaluate(
