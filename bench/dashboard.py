@@ -7,7 +7,7 @@
 1. Data (not timed): the lake of bench/stats.py (bench/transform.py's generator, N events
    over 30 days, 100 sites, `site-0` holding half), the models built, `clicklake web` on
    loopback, an admin logged in through the login page.
-2. Each page (overview, funnels, experiments, events) of `site-0` over the 30 days is
+2. Each page (overview, funnels, experiments, events, retention, paths, revenue, menus) of `site-0` over the 30 days is
    opened 10 times (after one warm-up): the time from the navigation to the moment no
    request is under way, no tile says it is loading and every chart is drawn, p50 and p95.
 
@@ -27,22 +27,18 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 from playwright.sync_api import sync_playwright
 
-from clicklake.collect.metadata import Metadata, sites_table
-from clicklake.config import TransformSettings
+from clicklake.collect.metadata import Metadata
 from clicklake.lake.catalog import open_catalog
-from clicklake.lake.tables import ensure_tables
-from clicklake.transform import Transformer
 from clicklake.web.accounts import Accounts
 
 try:  # run as a script, bench/ is on sys.path; imported as `bench.dashboard`, it is a package
-    from stats import DAYS, SITE, SPREAD
-    from transform import START, generate, load, loadavg
+    from stats import DAYS, SITE, build_lake
+    from transform import START, loadavg
 except ImportError:  # pragma: no cover
-    from bench.stats import DAYS, SITE, SPREAD  # type: ignore[no-redef]
-    from bench.transform import START, generate, load, loadavg  # type: ignore[no-redef]
+    from bench.stats import DAYS, SITE, build_lake  # type: ignore[no-redef]
+    from bench.transform import START, loadavg  # type: ignore[no-redef]
 
 RUNS = 10
 CHROMIUM = "/usr/bin/chromium"
@@ -50,7 +46,16 @@ CHROMIUM = "/usr/bin/chromium"
 DRAWN = """() => !document.documentElement.hasAttribute('data-loading')
     && document.querySelector('#main h1') && !document.querySelector('.spinner')
     && [...document.querySelectorAll('.chart-box')].every((b) => b.dataset.drawn)"""
-PAGES = {"overview": "/", "funnels": "/funnels", "experiments": "/experiments", "events": "/events"}
+PAGES = {
+    "overview": "/",
+    "funnels": "/funnels",
+    "experiments": "/experiments",
+    "events": "/events",
+    "retention": "/retention",
+    "paths": "/paths",
+    "revenue": "/revenue",
+    "menus": "/menus",
+}
 TARGETS = {"overview": 1000.0}
 TARGET_OTHER = 2000.0
 
@@ -59,42 +64,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000, help="events (default 10M)")
     parser.add_argument("--quick", action="store_true", help="200,000 events: a smoke test")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="the lake of `bench/stats.py --keep DIR`: reuse it, or build it there"
+    )
     args = parser.parse_args()
     n = 200_000 if args.quick else args.events
-    work = Path(tempfile.mkdtemp(prefix="clicklake-bench-dashboard-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="clicklake-bench-dashboard-"))
+    reused = (work / "data" / "metadata.sqlite3").exists()
     print(
         f"clicklake dashboard benchmark: {platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {n:,} events, in {work}"
+        f"{os.cpu_count()} CPUs, " + (f"the lake kept in {work}" if reused else f"{n:,} events, in {work}")
     )
     proc = None
     try:
         data = work / "data"
         catalog = open_catalog(data)
-        ensure_tables(catalog)
-        gen = duckdb.connect(str(work / "generate.duckdb"))
-        gen.execute("SET TimeZone = 'UTC'")
-        generate(gen, 0, n, DAYS, START)
-        gen.execute(SPREAD)
-        load(gen, catalog, "bench")
-        gen.close()
-        report = Transformer(catalog, TransformSettings(), data / "transform").run(full_refresh=True)
-        assert report.outcome == "published", report.blocked
-        print(f"models built in {report.seconds:.1f} s")
-        with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md, md.engine.begin() as con:
-            con.execute(
-                sites_table.insert().values(
-                    site_id=SITE,
-                    name="bench",
-                    domain="bench.example",
-                    write_key="wk_bench",
-                    allowed_origins=[],
-                    honor_dnt=True,
-                    honor_gpc=True,
-                    created_ts=0,
-                )
-            )
+        if not reused:
+            build_lake(work, data, catalog, n)
         with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md:
-            user, password = Accounts(md).create_user("bench@example.org", admin=True)
+            user, password = Accounts(md).create_user(f"dashboard-{os.getpid()}@example.org", admin=True)
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         from conftest import kill_server, start_server
 
@@ -127,7 +115,8 @@ def main() -> int:
     finally:
         if proc is not None:
             kill_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -223,7 +223,18 @@ def main() -> int:
 
 
 def _lake(work: Path, data: Path, catalog: Catalog, n: int) -> str:
-    """Generate N events into a new lake in `data`, build the models, add the site and an admin; its token."""
+    """`build_lake`, and an admin's API token (kept in `work`, for a later run)."""
+    build_lake(work, data, catalog, n)
+    with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md:
+        accounts = Accounts(md)
+        accounts.create_user("bench@example.org", admin=True)
+        _, token = accounts.create_token("bench@example.org", "admin")
+    (work / "token").write_text(token)
+    return token
+
+
+def build_lake(work: Path, data: Path, catalog: Catalog, n: int) -> None:
+    """Generate N events over `DAYS` days into a new lake in `data`, build the models, and add the site `SITE`."""
     ensure_tables(catalog)
     gen = duckdb.connect(str(work / "generate.duckdb"))
     gen.execute("SET TimeZone = 'UTC'")
@@ -249,12 +260,6 @@ def _lake(work: Path, data: Path, catalog: Catalog, n: int) -> str:
                 created_ts=0,
             )
         )
-    with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md:
-        accounts = Accounts(md)
-        accounts.create_user("bench@example.org", admin=True)
-        _, token = accounts.create_token("bench@example.org", "admin")
-    (work / "token").write_text(token)
-    return token
 
 
 if __name__ == "__main__":
