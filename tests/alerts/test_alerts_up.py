@@ -73,6 +73,27 @@ def test_notices_fire_and_recover_once_per_change(
             "--target",
             hook + "/slack",
         )
+        # the same rule for one site, and for a site that sends only good events
+        other = json.loads(
+            clicklake("sites", "create", "Other", "--domain", "other.example", "--format", "json").stdout
+        )
+        per_site = {
+            name: create(
+                "--kind",
+                "rejected_rate",
+                "--site",
+                site_id,
+                "--threshold",
+                "20",
+                "--minutes",
+                "1",
+                "--channel",
+                "webhook",
+                "--target",
+                hook + "/" + name,
+            )
+            for name, site_id in (("shop", sid), ("other", other["site_id"]))
+        }
         disk = create("--kind", "disk_free", "--threshold", "100", "--channel", "email", "--target", "ops@example.org")
         env = {
             "CLICKLAKE_ALERTS__INTERVAL_S": "0.5",
@@ -84,6 +105,8 @@ def test_notices_fire_and_recover_once_per_change(
         # the site has sent nothing: the rule fires once
         hooks.wait(lambda items: _states(items, quiet) == ["firing"])
         with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
+            r = client.post("/v1/events", json=[_event()], headers={"X-Write-Key": other["write_key"]})
+            assert r.status_code == 200 and r.json()["accepted"] == 1
             r = client.post("/v1/events", json=[_event()], headers={"X-Write-Key": site["write_key"]})
             assert r.status_code == 200
             hooks.wait(lambda items: _states(items, quiet) == ["firing", "resolved"])
@@ -98,7 +121,10 @@ def test_notices_fire_and_recover_once_per_change(
             assert r.status_code == 200 and len(r.json()["rejected"]) == 4
         slack = hooks.wait(lambda items: any(i["path"] == "/slack" for i in items))
         text = next(i["json"]["text"] for i in slack if i["path"] == "/slack")
-        assert "FIRING: rejected_rate" in text and "80.0 % rejected of 5 events" in text  # and the one accepted
+        assert "FIRING: rejected_rate" in text and "66.7 % rejected of 6 events" in text  # and the two accepted
+        shop = hooks.wait(lambda items: any(i["path"] == "/shop" for i in items))
+        notice = next(i["json"] for i in shop if i["path"] == "/shop")
+        assert notice["state"] == "firing" and "80.0 % rejected of 5 events" in json.dumps(notice)  # its own events
 
         mail = mails.wait(lambda items: len(items) >= 1)
         assert mail[0]["to"] == ["ops@example.org"] and "FIRING: disk_free" in mail[0]["subject"]
@@ -110,6 +136,8 @@ def test_notices_fire_and_recover_once_per_change(
         listed = json.loads(clicklake("alerts", "list", "--format", "json").stdout)
         firing = {r["rule_id"]: r["firing"] for r in listed}
         assert firing[quiet] == [sid] and firing[disk] == ["(platform)"] and firing[rejected] == ["(platform)"]
+        assert firing[per_site["shop"]] == [sid] and firing[per_site["other"]] == []
+        assert not any(i["path"] == "/other" for i in hooks.snapshot())
 
         out = clicklake("alerts", "test", disk, env=env)
         assert out.returncode == 0, out.stderr

@@ -9,8 +9,8 @@ the disk, but not the live windows nor the HTTP and loader counters of other pro
 |---------------------|----------------------------------------------------------------------|
 | no_events           | the realtime windows: when the site's newest event was appended      |
 | traffic_drop/spike  | `silver.events`: the last closed hour against the same hour 1-4 weeks before |
-| rejected_rate       | the collector's counter `clicklake_events{outcome}` over MINUTES     |
-| consent_denied_rate | the same counter                                                     |
+| rejected_rate       | `clicklake_events{outcome}` over MINUTES (a site's rule: `clicklake_site_events`) |
+| consent_denied_rate | the same counters                                                    |
 | stream_lag          | the stream: the age of group `loader`'s oldest unread record         |
 | loader_errors       | the loader's failure count over MINUTES                              |
 | check_failed        | `clicklake_dq_check_passed` of the last transform run                |
@@ -168,16 +168,19 @@ def _event_rate(rule: Rule, src: Sources) -> Reading:
         return Reading("", None, None, "the collector does not run in this process")
     outcome = "rejected" if rule.kind == "rejected_rate" else "consent_denied"
     keep = _minutes(rule) * 60
+    site = rule.site_id or ""
+    name = "clicklake_site_events_total" if site else "clicklake_events_total"
+    mine: Callable[[dict[str, str]], bool] = (lambda x: x.get("site_id") == site) if site else (lambda x: True)
     bad = src.remember(
         f"{rule.rule_id}:bad",
-        _sample(src.registry, "clicklake_events_total", lambda x: x.get("outcome") == outcome),
+        _sample(src.registry, name, lambda x: mine(x) and x.get("outcome") == outcome),
         keep,
     )
-    total = src.remember(f"{rule.rule_id}:all", _sample(src.registry, "clicklake_events_total", lambda x: True), keep)
+    total = src.remember(f"{rule.rule_id}:all", _sample(src.registry, name, mine), keep)
     rate = 100 * bad / total if total else 0.0
     limit = rule.threshold if rule.threshold is not None else 5
     return Reading(
-        "", total > 0 and rate > limit, rate, f"{rate:.1f} % {outcome} of {total:g} events in {_minutes(rule):g} min"
+        site, total > 0 and rate > limit, rate, f"{rate:.1f} % {outcome} of {total:g} events in {_minutes(rule):g} min"
     )
 
 

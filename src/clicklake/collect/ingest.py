@@ -466,7 +466,9 @@ async def admit(
             state.last_refusal = time.monotonic()
             raise
         state.last_refusal = 0.0
-    metrics.accepted.inc(outcome.accepted - (outcome.consent_denied - outcome.rejected_denied))
+    accepted = outcome.accepted - (outcome.consent_denied - outcome.rejected_denied)
+    metrics.accepted.inc(accepted)
+    metrics.site_counted(site.site_id, accepted, len(outcome.rejected), outcome.consent_denied)
     if outcome.rejected:
         metrics.rejected_events.inc(len(outcome.rejected))
         metrics.rejected([r.error for r in outcome.rejected])

@@ -70,6 +70,12 @@ class Metrics:
         self.events = Counter(
             "clicklake_events", "Events by outcome (accepted, rejected, consent_denied)", ("outcome",), registry=r
         )
+        self.site_events = Counter(
+            "clicklake_site_events",
+            "Events by site and outcome (accepted, rejected, consent_denied), for per-site alert rules",
+            ("site_id", "outcome"),
+            registry=r,
+        )
         self.rejections = Counter(
             "clicklake_events_rejected", "Rejected events by the field the reason names", ("field",), registry=r
         )
@@ -96,6 +102,7 @@ class Metrics:
         # labelled children by (route, status) and route: `labels()` is slow for every request
         self._requests: dict[tuple[str, int], Any] = {}
         self._latency: dict[str, Any] = {}
+        self._site_events: dict[tuple[str, str], Any] = {}
 
     def request_done(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its time."""
@@ -107,6 +114,15 @@ class Metrics:
         if histogram is None:
             histogram = self._latency[route] = self.latency.labels(route)
         histogram.observe(seconds)
+
+    def site_counted(self, site_id: str, accepted: int, rejected: int, consent_denied: int) -> None:
+        """Count one request's events for its site, by outcome."""
+        for outcome, n in (("accepted", accepted), ("rejected", rejected), ("consent_denied", consent_denied)):
+            if n:
+                child = self._site_events.get((site_id, outcome))
+                if child is None:
+                    child = self._site_events[site_id, outcome] = self.site_events.labels(site_id, outcome)
+                child.inc(n)
 
     def rejected(self, errors: list[str]) -> None:
         """Count rejections by the JSON path their message starts with (`$.ts`, `$.user.consent`, ...)."""
