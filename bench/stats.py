@@ -144,6 +144,7 @@ def main() -> int:
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="build the lake in DIR and keep it; a later run with DIR reuses it"
     )
+    parser.add_argument("--only", metavar="TEXT", default="", help="time only the queries whose name holds TEXT")
     parser.add_argument("--runs", type=int, default=RUNS, help=f"timed runs of each query (default {RUNS})")
     args = parser.parse_args()
     runs = args.runs
@@ -188,6 +189,8 @@ def main() -> int:
         print(f"load average: {loadavg()}\n")
         print(f"{'query':<34} {'in-process p50/p95 ms':>22} {'HTTP p50/p95 ms':>18} {'DuckDB p50/p95 ms':>19}  x")
         for name, (path, body) in queries().items():
+            if args.only not in name:
+                continue
             sqls = sql_of(path, body)
             inproc = timed(lambda sqls=sqls: [sandbox.run([SITE], sql) for sql in sqls], runs)
             http = timed(lambda path=path, body=body: client.post(path, content=body).raise_for_status(), runs)
