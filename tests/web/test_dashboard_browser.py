@@ -405,7 +405,15 @@ def test_a_funnel_split_by_variant_in_any_order_shows_the_apis_figures(world: Wo
 
 # -- usable by everyone ------------------------------------------------------------------
 
-PAGES = ["/login", "/", "/funnels", "/experiments", "/events", "/sql?sql=select+1+as+one"]
+PAGES = [
+    "/login",
+    "/",
+    "/funnels",
+    "/funnels?funnel=shop&split=variant",
+    "/experiments",
+    "/events",
+    "/sql?sql=select+1+as+one",
+]
 
 
 def axe_violations(page: Page) -> list[tuple[str, str, list[Any]]]:
@@ -430,7 +438,7 @@ def test_every_page_passes_axe_in_light_and_dark_and_fits_a_phone(
             page = session.open(path + ("&" if "?" in path else "?") + VIEW if path != "/login" else path)
             if path == "/login":
                 expect(page.get_by_role("heading", name="Log in to clicklake")).to_be_visible()
-            name = path.strip("/").split("?")[0] or "overview"
+            name = re.sub(r"[^a-z0-9]+", "-", path.strip("/").split("&")[0]) or "overview"
             for scheme in ("light", "dark"):  # the system's scheme changes under the open page
                 page.emulate_media(color_scheme=scheme)
                 page.wait_for_timeout(100)

@@ -129,7 +129,8 @@ function Split({ results, label }) {
     if (!g) groups.push((g = { name: r.group, rows: [] }));
     g.rows.push({ ...r, name: describe(r.step_definition), drop_off: dropOff(r) });
   }
-  const names = groups.length ? groups[0].rows.map((r) => `${r.step}. ${r.name}`) : [];
+  if (!groups.length) return html`<p class="status">No visitor reached step 1 in these days: there is nothing to split.</p>`;
+  const names = groups[0].rows.map((r) => `${r.step}. ${r.name}`);
   return html`<${Chart}
       height=${80 + 28 * names.length * Math.min(groups.length, 6)}
       summary=${groups.map((g) => `${label} ${g.name}: ${g.rows.map((r) => r.visitors).join(" → ")} visitors`).join("; ")}
