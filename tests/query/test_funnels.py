@@ -57,6 +57,12 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
         event("add_to_cart", "2026-11-22T13:00:00Z", visitor="S", product=PRODUCT),
         event("product_view", "2026-11-20T10:00:00Z", site="s2", visitor="Z", product=PRODUCT),
     ]
+    # site s3: 21 countries on /x, two visitors from AA and one from each of C01..C20
+    for i in range(22):
+        country = "AA" if i < 2 else f"C{i - 1:02d}"
+        records.append(
+            event("page_view", "2026-11-21T10:00:00Z", site="s3", visitor=f"c{i}", page="https://s3/x", country=country)
+        )
     lake.add(*records)
     lake.run()
     return Sandbox(lake.catalog, Limits())
@@ -141,6 +147,14 @@ def test_split_by_country_and_by_source(sandbox: Sandbox) -> None:
         ("direct", 2, 2, 50.0, 50.0),
         ("direct", 3, 1, 25.0, 50.0),
     ]
+
+
+def test_a_split_keeps_the_20_largest_groups(sandbox: Sandbox) -> None:
+    rows = split(sandbox, site_ids=["s3"], steps=[{"page": "/x"}, {"event": "purchase"}], breakdown="country")
+    firsts = [(g, n) for g, step, n, _, _ in rows if step == 1]
+    # AA (two visitors) first, then the ones by name; C20, the 21st group, is left out
+    assert firsts == [("AA", 2)] + [(f"C{i:02d}", 1) for i in range(1, 20)]
+    assert len(rows) == 40
 
 
 def test_an_unknown_breakdown_is_refused_naming_the_allowed_ones() -> None:
