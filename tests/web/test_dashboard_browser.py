@@ -372,7 +372,9 @@ def test_funnels_experiments_and_events_show_the_apis_figures(world: World, view
     assert re.split(r"\s+", tile(page, "custom-events").locator("tbody tr").inner_text().strip()) == ["signup", "1"]
 
 
-def test_a_funnel_split_by_variant_in_any_order_shows_the_apis_figures(world: World, viewer: Session) -> None:
+def test_a_funnel_split_by_variant_in_any_order_shows_the_apis_figures(
+    world: World, viewer: Session, tmp_path: Path
+) -> None:
     site = [world.sites["a"]]
     page = viewer.open(f"/funnels?{VIEW}&steps=page%3A%2Fpricing%0Acustom%3Asignup")
     page.get_by_label("Split by").select_option(label="A/B variant")
@@ -397,6 +399,7 @@ def test_a_funnel_split_by_variant_in_any_order_shows_the_apis_figures(world: Wo
     ]
     assert seen == [(r["group"], str(r["visitors"])) for r in want]
     assert rows.nth(3).locator("td.num").nth(1).inner_text() == "0 %"  # B's share of step 1 at the signup
+    page.screenshot(path=str(tmp_path / "funnels-split.png"), full_page=True)
     # the choices are kept in the URL: a reload shows the same split
     page = viewer.open(urlparse(page.url).path + "?" + urlparse(page.url).query)
     expect(page.get_by_label("Split by")).to_have_value("variant")

@@ -16,7 +16,7 @@ const KINDS = [
 ];
 const ORDERS = [
   ["sequence", "In sequence"],
-  ["strict", "Strict order (each step the very next event)"],
+  ["strict", "Strict order"],
   ["any", "Any order"],
 ];
 // the API's breakdowns: a dimension of the visitor's entry (step-1) event
