@@ -372,9 +372,51 @@ def test_funnels_experiments_and_events_show_the_apis_figures(world: World, view
     assert re.split(r"\s+", tile(page, "custom-events").locator("tbody tr").inner_text().strip()) == ["signup", "1"]
 
 
+def test_a_funnel_split_by_variant_in_any_order_shows_the_apis_figures(
+    world: World, viewer: Session, tmp_path: Path
+) -> None:
+    site = [world.sites["a"]]
+    page = viewer.open(f"/funnels?{VIEW}&steps=page%3A%2Fpricing%0Acustom%3Asignup")
+    page.get_by_label("Split by").select_option(label="A/B variant")
+    settle(page)
+    page.get_by_label("Order").select_option("any")
+    settle(page)
+    query = parse_qs(urlparse(page.url).query)
+    assert query["split"] == ["variant"] and query["order"] == ["any"]
+    body = {"site_ids": site, "date_range": RANGE, "steps": [{"page": "/pricing"}, {"custom": "signup"}]}
+    want = viewer.api("/api/funnel", {**body, "order": "any", "breakdown": "variant"}).json()["results"]
+    # p1 (variant A) signs up after /pricing, p2 (B) does not
+    assert [(r["group"], r["step"], r["visitors"]) for r in want] == [
+        ("A", 1, 1),
+        ("A", 2, 1),
+        ("B", 1, 1),
+        ("B", 2, 0),
+    ]
+    rows = tile(page, "funnel").locator("tbody tr")
+    seen = [
+        (rows.nth(i).get_attribute("data-group"), rows.nth(i).locator("td.num").first.inner_text())
+        for i in range(rows.count())
+    ]
+    assert seen == [(r["group"], str(r["visitors"])) for r in want]
+    assert rows.nth(3).locator("td.num").nth(1).inner_text() == "0 %"  # B's share of step 1 at the signup
+    page.screenshot(path=str(tmp_path / "funnels-split.png"), full_page=True)
+    # the choices are kept in the URL: a reload shows the same split
+    page = viewer.open(urlparse(page.url).path + "?" + urlparse(page.url).query)
+    expect(page.get_by_label("Split by")).to_have_value("variant")
+    expect(tile(page, "funnel").locator("tbody tr[data-group=B]")).to_have_count(2)
+
+
 # -- usable by everyone ------------------------------------------------------------------
 
-PAGES = ["/login", "/", "/funnels", "/experiments", "/events", "/sql?sql=select+1+as+one"]
+PAGES = [
+    "/login",
+    "/",
+    "/funnels",
+    "/funnels?funnel=shop&split=variant",
+    "/experiments",
+    "/events",
+    "/sql?sql=select+1+as+one",
+]
 
 
 def axe_violations(page: Page) -> list[tuple[str, str, list[Any]]]:
@@ -399,7 +441,7 @@ def test_every_page_passes_axe_in_light_and_dark_and_fits_a_phone(
             page = session.open(path + ("&" if "?" in path else "?") + VIEW if path != "/login" else path)
             if path == "/login":
                 expect(page.get_by_role("heading", name="Log in to clicklake")).to_be_visible()
-            name = path.strip("/").split("?")[0] or "overview"
+            name = re.sub(r"[^a-z0-9]+", "-", path.strip("/").split("&")[0]) or "overview"
             for scheme in ("light", "dark"):  # the system's scheme changes under the open page
                 page.emulate_media(color_scheme=scheme)
                 page.wait_for_timeout(100)

@@ -290,6 +290,24 @@ def test_a_funnel_over_http_and_not_of_a_foreign_site(world: World, viewer: tupl
     assert r.status_code == 400 and r.json()["error"]
 
 
+def test_a_funnel_split_by_a_dimension_over_http(world: World, viewer: tuple[httpx.Client, str]) -> None:
+    client, csrf = viewer
+    body = {"site_ids": [world.sites["a"]], "date_range": RANGE, "steps": [{"page": "/a"}, {"event": "purchase"}]}
+    r = client.post("/api/funnel", json={**body, "breakdown": "country"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    # the world's visitors have no country: one group, "(none)"
+    assert [(row["group"], row["step"], row["visitors"], row["pct_of_first"]) for row in out["results"]] == [
+        ("(none)", 1, 3, 100.0),
+        ("(none)", 2, 0, 0.0),
+    ]
+    assert out["results"][1]["step_definition"] == {"event": "purchase"} and out["meta"]["breakdown"] == "country"
+    r = client.post("/api/funnel", json={**body, "breakdown": "device"}, headers={"X-CSRF-Token": csrf})
+    assert [(row["group"], row["visitors"]) for row in r.json()["results"]] == [("desktop", 3), ("desktop", 0)]
+    r = client.post("/api/funnel", json={**body, "breakdown": "city"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 400 and "city" in r.json()["error"] and "variant, channel" in r.json()["error"]
+
+
 def test_experiments_over_http(world: World, viewer: tuple[httpx.Client, str]) -> None:
     client, csrf = viewer
     body = {"site_ids": [world.sites["a"]], "date_range": RANGE}

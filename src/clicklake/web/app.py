@@ -369,8 +369,11 @@ class Web:
         q = funnels.parse(await read_body(request))
         _may_read(principal, q.site_ids)
         rows, meta = await self._report(q, funnels.build_sql)
-        for row, step in zip(rows, funnels.steps_of(q), strict=True):
-            row["step_definition"] = step
+        steps = funnels.steps_of(q)
+        for row in rows:  # one per step, or per group and step with a breakdown
+            row["step_definition"] = steps[row["step"] - 1]
+        if q.breakdown is not None:
+            meta["breakdown"] = q.breakdown
         return report_answer(request, rows, meta)
 
     async def experiment(self, request: Request, principal: Principal) -> Response:

@@ -8,7 +8,7 @@ import msgspec
 
 from clicklake import __version__
 from clicklake.alerts.rules import CHANNELS, KINDS
-from clicklake.query import affiliates, attribution, ecommerce, menus, paths, retention
+from clicklake.query import affiliates, attribution, ecommerce, funnels, menus, paths, retention
 from clicklake.query.periods import COMPARES, SHORTHANDS
 from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS, PROPERTY_PREFIX
 from clicklake.web import openapi_access
@@ -178,10 +178,20 @@ def openapi_document() -> dict[str, Any]:
                                 "funnel": {"enum": ["comparison", "shop"]},
                                 "order": {"enum": ["sequence", "strict", "any"]},
                                 "window_minutes": {"type": "integer", "minimum": 1},
+                                "breakdown": {
+                                    "enum": list(funnels.BREAKDOWNS),
+                                    "description": "split the visitors by this dimension of their entry (step-1) "
+                                    "event: one row per group and step, the largest groups first",
+                                },
                             },
                         }
                     ),
-                    "responses": {"200": {"description": "visitors per step, shares, the SQL"}, **errors},
+                    "responses": {
+                        "200": {
+                            "description": "visitors per step (per group and step with breakdown), shares, the SQL"
+                        },
+                        **errors,
+                    },
                 }
             },
             "/api/experiment": {
