@@ -391,7 +391,9 @@ def _password_page(share: Share, as_json: bool, frame: dict[str, str], problem: 
         f"{note}<form method=post><label>Password <input type=password name=password required autofocus></label>"
         "<button>Open</button></form>"
     )
-    return bare.page("Shared dashboard", form, status, frame)
+    # same-origin, not no-referrer: under no-referrer a browser posts the form with `Origin: null`,
+    # which the foreign-origin check refuses; the secret is still sent to no other origin
+    return bare.page("Shared dashboard", form, status, {**frame, "Referrer-Policy": "same-origin"})
 
 
 def _page(site_name: str, body: dict[str, object], frame: dict[str, str]) -> Response:
