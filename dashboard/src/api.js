@@ -68,6 +68,7 @@ async function send(method, path, body) {
 
 export const api = {
   me: () => call("GET", "/api/me"),
+  loginMethods: () => call("GET", "/api/login-methods"),
   login: (email, password) => call("POST", "/login", { email, password }),
   logout: () => call("POST", "/logout", {}),
   query: (body) => call("POST", "/api/query", body),

@@ -110,3 +110,11 @@ def test_an_embeddable_link_keeps_its_frame_policy(world: World) -> None:  # noq
     policy = page.headers["content-security-policy"].split("; ")
     assert "frame-ancestors 'self' https://a.example https://www.a.example" in policy
     assert "script-src 'self'" in policy and "x-frame-options" not in page.headers
+
+
+def test_without_an_openid_provider_the_login_page_has_no_single_sign_on(world: World, guest: Page) -> None:  # noqa: F811
+    guest.goto(f"{world.base}/login")
+    settle(guest)
+    expect(guest.get_by_role("heading", name="Log in to clicklake")).to_be_visible()
+    assert httpx.get(f"{world.base}/api/login-methods").json()["oidc"] is False
+    assert guest.get_by_role("link", name="Sign in with single sign-on").count() == 0
