@@ -90,6 +90,11 @@ def test_a_shared_link_opens_the_read_only_dashboard_of_its_site(world: World, g
     settle(guest)
     expect(guest.get_by_role("heading", name="Overview", level=1)).to_be_visible()
     assert axe_violations(guest) == []
+    # on a phone, with a statement open, nothing scrolls sideways
+    guest.set_viewport_size({"width": 390, "height": 844})
+    guest.locator("details.sql-text summary").first.click()
+    guest.wait_for_timeout(100)
+    assert guest.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 def test_a_password_protected_link_asks_for_its_password_first(world: World, guest: Page) -> None:  # noqa: F811
