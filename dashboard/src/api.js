@@ -1,6 +1,6 @@
 // Calls to the JSON API with the session's CSRF token; failures become Errors whose
 // message is the server's reason in words.
-import { navigate } from "./state.js";
+import { navigate, share } from "./state.js";
 
 let csrf = null;
 
@@ -34,14 +34,15 @@ async function call(method, path, body) {
 async function send(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+  if (share) headers["Authorization"] = `Bearer ${share.session}`;
+  else if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
+      credentials: share ? "omit" : "same-origin",
     });
   } catch (e) {
     throw new ApiError(0, "The server cannot be reached. Is clicklake running?");
@@ -52,6 +53,7 @@ async function send(method, path, body) {
   } catch (e) {
     data = null;
   }
+  if (response.status === 401 && share) throw new ApiError(401, "This shared link's session has ended: open the link again.");
   if (response.status === 401 && path.startsWith("/api/") && path !== "/api/me") {
     // the session ended while the page was open: log in again, then come back here
     const next = location.pathname + location.search;
@@ -66,6 +68,7 @@ async function send(method, path, body) {
 
 export const api = {
   me: () => call("GET", "/api/me"),
+  loginMethods: () => call("GET", "/api/login-methods"),
   login: (email, password) => call("POST", "/login", { email, password }),
   logout: () => call("POST", "/logout", {}),
   query: (body) => call("POST", "/api/query", body),

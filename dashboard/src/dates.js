@@ -60,6 +60,16 @@ export function previousOf([from, to]) {
   return [iso(addDays(a, -days)), iso(addDays(a, -1))];
 }
 
+// The same days a year before (the API's previous_year): 29 February becomes the 28th.
+export function yearBeforeOf([from, to]) {
+  const back = (day) => {
+    const [y, m, d] = day.split("-").map(Number);
+    const last = new Date(Date.UTC(y - 1, m, 0)).getUTCDate();
+    return iso(new Date(Date.UTC(y - 1, m - 1, Math.min(d, last))));
+  };
+  return [back(from), back(to)];
+}
+
 export function daysIn([from, to]) {
   return Math.round((new Date(to + "T00:00:00Z") - new Date(from + "T00:00:00Z")) / 86400000) + 1;
 }

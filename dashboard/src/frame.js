@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.js";
 import {
-  me, session, url, sites, siteChoice, period, dateRange, previousRange, comparing, filters, setParams, removeFilter, navigate, withParams,
+  me, session, url, share, pagePath, pageHref, sites, siteChoice, period, dateRange, previousRange, comparing, compareHow, filters, setParams, removeFilter, navigate, withParams,
 } from "./state.js";
 import { PERIODS } from "./dates.js";
 import { html, Link, countryName } from "./ui.js";
@@ -13,8 +13,7 @@ function keep(path) {
   // the view's state travels between pages; a page's own keys stay behind
   const p = withParams({});
   for (const k of [...p.keys()]) if (!["site", "period", "from", "to", "compare", "f"].includes(k)) p.delete(k);
-  const q = p.toString();
-  return path + (q ? "?" + q : "");
+  return pageHref(path, p);
 }
 
 function SiteSwitcher({ all = true }) {
@@ -28,6 +27,9 @@ function SiteSwitcher({ all = true }) {
     </select>
   </label>`;
 }
+
+// the select's value -> the URL's compare= (absent for the previous period)
+const COMPARE_PARAM = { previous_period: null, previous_year: "year", off: "off" };
 
 function DatePicker({ compare }) {
   const [from, to] = dateRange.value;
@@ -51,9 +53,13 @@ function DatePicker({ compare }) {
         <input type="date" name="to" value=${to} min=${from} onChange=${(e) => e.currentTarget.value && setParams({ to: e.currentTarget.value })} />
       </label>`}
     ${compare &&
-    html`<label class="check">
-      <input type="checkbox" checked=${comparing.value} onChange=${(e) => setParams({ compare: e.currentTarget.checked ? null : "off" })} />
-      <span>Compare with the previous period</span>
+    html`<label class="field">
+      <span>Compare with</span>
+      <select value=${comparing.value ? compareHow.value : "off"} onChange=${(e) => setParams({ compare: COMPARE_PARAM[e.currentTarget.value] })}>
+        <option value="previous_period">the previous period</option>
+        <option value="previous_year">the same days a year before</option>
+        <option value="off">nothing</option>
+      </select>
     </label>`}
     <p class="range-line" aria-live="polite"><span class="range">${from} to ${to}</span>${compare && comparing.value &&
       html`<span class="previous">, against ${previousRange.value[0]} to ${previousRange.value[1]}</span>`}</p>
@@ -86,7 +92,8 @@ export function Frame({ title, page, children }) {
       navigate("/login");
     }
   };
-  const here = url.value.pathname;
+  const here = pagePath.value;
+  const shown_pages = PAGES.filter((p) => !share || p.shared);
   // a new page moves the focus to its heading, as a page load would for a screen reader
   const shown = useRef(here);
   useEffect(() => {
@@ -97,21 +104,22 @@ export function Frame({ title, page, children }) {
   }, [here]);
   return html`<a class="skip" href="#main">Skip to the figures</a>
     <header class="top">
-      <div class="brand">clicklake</div>
+      <div class="brand">clicklake${share && html`<span class="shared-site">: ${share.site_name || share.site_id} (shared, read-only)</span>`}</div>
       <nav aria-label="Pages">
         <ul>
-          ${PAGES.map(
+          ${shown_pages.map(
             (p) => html`<li><${Link} href=${keep(p.path)} aria-current=${p.path === here ? "page" : undefined}>${p.title}<//></li>`
           )}
         </ul>
       </nav>
-      <div class="account">
+      ${!share &&
+      html`<div class="account">
         <span class="who">${me.value.email}</span>
         <button type="button" class="ghost" disabled=${busy} onClick=${logout}>Log out</button>
-      </div>
+      </div>`}
     </header>
     <div class="controls">
-      ${(!page || page.dates || page.site) && html`<${SiteSwitcher} all=${!page || page.dates} />`}
+      ${!share && (!page || page.dates || page.site) && html`<${SiteSwitcher} all=${!page || page.dates} />`}
       ${(!page || page.dates) && html`<${DatePicker} compare=${!page || page.compare} />`}
     </div>
     ${page && page.filters && html`<${Filters} />`}

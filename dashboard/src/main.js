@@ -2,7 +2,7 @@
 import { render } from "preact";
 import { useEffect } from "preact/hooks";
 import { api, setCsrf } from "./api.js";
-import { me, session, url, navigate, withParams } from "./state.js";
+import { me, session, url, navigate, withParams, share, pagePath } from "./state.js";
 import { html, Loading, Failure, useAsync } from "./ui.js";
 import { Frame } from "./frame.js";
 import { Login } from "./pages/login.js";
@@ -10,7 +10,7 @@ import { PAGES } from "./pages/index.js";
 import "./style.css";
 
 function App() {
-  const path = url.value.pathname;
+  const path = pagePath.value;
   const who = useAsync(() => (path === "/login" ? null : api.me()), `${session.value}:${path === "/login"}`);
   useEffect(() => {
     if (who.data) {
@@ -18,18 +18,18 @@ function App() {
       me.value = who.data;
     }
   }, [who.data]);
-  if (path === "/login") return html`<${Login} />`;
+  if (path === "/login" && !share) return html`<${Login} />`;
   if (who.loading && !me.value) return html`<main id="main"><${Loading} what="your account" /></main>`;
-  if (who.error && who.error.status === 401) {
+  if (who.error && who.error.status === 401 && !share) {
     navigate("/login", withParams({ next: location.pathname + location.search }, ""), { replace: true });
     return null;
   }
   if (who.error) return html`<main id="main"><${Failure} error=${who.error} /></main>`;
   if (!me.value) return html`<main id="main"><${Loading} what="your account" /></main>`;
-  const page = PAGES.find((p) => p.path === path);
+  const page = PAGES.find((p) => p.path === path && (!share || p.shared));
   if (!page)
     return html`<${Frame} title="Not found"><p class="status">There is no page at ${path}.</p><//>`;
-  document.title = `${page.title} · clicklake`;
+  document.title = share ? `${page.title} · ${share.site_name || share.site_id} · clicklake` : `${page.title} · clicklake`;
   return html`<${Frame} title=${page.title} page=${page}><${page.component} /><//>`;
 }
 

@@ -3,7 +3,7 @@
 import { h } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import htm from "htm";
-import { navigate } from "./state.js";
+import { navigate, share } from "./state.js";
 import { toCsv, download } from "./csv.js";
 import { label, formatValue } from "./stats.js";
 
@@ -61,10 +61,11 @@ export function Tile({ title, sql, csv, children, wide = false, id }) {
         html`<button type="button" class="ghost" onClick=${() => download(csv.name, toCsv(csv.columns, csv.rows))}>
           CSV<span class="sr-only"> of ${title}</span>
         </button>`}
-        ${sql && html`<${Link} class="ghost button" href=${sqlHref(sql)}>Show SQL<span class="sr-only"> of ${title}</span><//>`}
+        ${sql && !share && html`<${Link} class="ghost button" href=${sqlHref(sql)}>Show SQL<span class="sr-only"> of ${title}</span><//>`}
       </div>
     </header>
     ${children}
+    ${sql && share && html`<details class="sql-text"><summary>SQL<span class="sr-only"> of ${title}</span></summary><pre>${sql}</pre></details>`}
   </section>`;
 }
 

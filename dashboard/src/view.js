@@ -1,5 +1,5 @@
 // A snapshot of the view (sites, dates, filters, comparison) and a key that changes with it.
-import { siteIds, dateRange, previousRange, filters, comparing, interval } from "./state.js";
+import { siteIds, dateRange, previousRange, filters, comparing, compareHow, interval } from "./state.js";
 
 export function currentView() {
   const v = {
@@ -8,6 +8,7 @@ export function currentView() {
     previousRange: previousRange.value,
     filters: filters.value,
     comparing: comparing.value,
+    compareHow: compareHow.value,
     interval: interval.value,
   };
   v.key = JSON.stringify(v);

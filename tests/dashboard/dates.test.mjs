@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { bucketKey, buckets, daysIn, defaultInterval, previousOf, rangeOf } from "../../dashboard/src/dates.js";
+import { bucketKey, buckets, daysIn, defaultInterval, previousOf, rangeOf, yearBeforeOf } from "../../dashboard/src/dates.js";
 import { toCsv } from "../../dashboard/src/csv.js";
 
 const at = (iso) => new Date(iso);
@@ -57,4 +57,10 @@ test("the time series has a bucket for every hour, day, week and month of the ra
   assert.equal(buckets(["2020-01-01", "2026-01-01"], "hour"), null); // too many: the rows alone
   assert.equal(bucketKey("2026-11-20T10:00:00+00:00", "hour"), "2026-11-20 10:00");
   assert.equal(bucketKey("2026-11-20 00:00:00+00", "day"), "2026-11-20");
+});
+
+test("the same days a year before are the API's previous_year, 29 February becoming the 28th", () => {
+  assert.deepEqual(yearBeforeOf(["2026-11-20", "2026-11-22"]), ["2025-11-20", "2025-11-22"]);
+  assert.deepEqual(yearBeforeOf(["2028-02-01", "2028-02-29"]), ["2027-02-01", "2027-02-28"]);
+  assert.deepEqual(yearBeforeOf(["2026-01-01", "2026-12-31"]), ["2025-01-01", "2025-12-31"]);
 });

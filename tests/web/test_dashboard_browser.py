@@ -258,12 +258,24 @@ def test_a_date_range_change_changes_the_figures_and_the_comparison(world: World
     assert page.locator(".kpi[data-metric=visitors] .delta").inner_text().startswith("0 %")
     assert page.locator(".previous").inner_text() == ", against 2026-11-21 to 2026-11-21"
     # without the comparison, no change is shown
-    page.get_by_label("Compare with the previous period").uncheck()
+    page.get_by_label("Compare with").select_option("off")
     settle(page)
     assert "compare=off" in page.url and page.locator(".kpi .delta").count() == 0
     assert kpi(page, "visitors") == "2"
-    page.get_by_label("Compare with the previous period").check()
+    # the same days a year before: the API's previous_year, kept in the URL (the story has no visit then)
+    page.get_by_label("Compare with").select_option("previous_year")
     settle(page)
+    assert "compare=year" in page.url
+    year = viewer.api("/api/query", {**body, "compare": "previous_year", "date_range": ["2026-11-22", "2026-11-22"]})
+    assert year.json()["comparison"]["results"][0]["visitors"] == 0
+    assert page.locator(".previous").inner_text() == ", against 2025-11-22 to 2025-11-22"
+    assert page.locator(".kpi[data-metric=visitors] .delta").inner_text().startswith("new")
+    page.reload()
+    settle(page)
+    assert page.get_by_label("Compare with").input_value() == "previous_year"
+    page.get_by_label("Compare with").select_option("previous_period")
+    settle(page)
+    assert "compare=" not in page.url
     # days without a visit are on the time axis too
     page.get_by_label("From", exact=True).fill("2026-11-15")
     page.get_by_label("From", exact=True).dispatch_event("change")

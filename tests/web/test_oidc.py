@@ -122,3 +122,27 @@ def test_an_issuer_over_plain_http_off_loopback_is_refused_at_start(tmp_path: Pa
     env = {"CLICKLAKE_WEB__OIDC_ISSUER": "http://idp.example", "CLICKLAKE_WEB__OIDC_CLIENT_ID": CLIENT_ID}
     with pytest.raises(RuntimeError, match="not an https:// URL"):
         start_server(tmp_path, command="web", env=env)
+
+
+@pytest.mark.browser
+def test_the_login_page_offers_single_sign_on_and_signs_in_through_the_provider(base: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from web.test_dashboard_browser import _launch, settle
+
+    with sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/login?next=/events")
+            button = page.get_by_role("link", name="Sign in with single sign-on")
+            expect(button).to_be_visible()
+            assert button.get_attribute("href") == "/login/oidc?next=%2Fevents"
+            button.click()  # clicklake -> the provider -> clicklake's callback -> the page asked for
+            settle(page)
+            expect(page.get_by_role("heading", name="Events", level=1)).to_be_visible()
+            assert urlsplit(page.url).path == "/events"
+            me = page.evaluate("fetch('/api/me').then((r) => r.json())")
+            assert me["email"] == "ana@example.org" and me["via"] == "session"
+        finally:
+            browser.close()

@@ -2,7 +2,22 @@
 import { useState } from "preact/hooks";
 import { api, setCsrf } from "../api.js";
 import { me, session, navigate } from "../state.js";
-import { html } from "../ui.js";
+import { html, useAsync } from "../ui.js";
+
+// where to go after logging in: the `next` of the URL when it is a path of this server
+function nextPath() {
+  const next = new URLSearchParams(location.search).get("next");
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+// "Sign in with single sign-on" when the server has an OpenID provider (GET /api/login-methods)
+function SingleSignOn() {
+  const methods = useAsync(() => api.loginMethods(), "methods");
+  const m = methods.data;
+  if (!m || !m.oidc || !m.oidc_url) return null;
+  const href = m.oidc_url + "?" + new URLSearchParams({ next: nextPath() }).toString();
+  return html`<p class="sso"><a class="button" href=${href}>Sign in with single sign-on</a></p>`;
+}
 
 export function Login() {
   const [error, setError] = useState(null);
@@ -18,8 +33,7 @@ export function Login() {
       setCsrf(out.csrf_token);
       me.value = null;
       session.value += 1;
-      const next = new URLSearchParams(location.search).get("next");
-      const target = new URL(next && next.startsWith("/") && !next.startsWith("//") ? next : "/", location.href);
+      const target = new URL(nextPath(), location.href);
       navigate(target.pathname === "/login" ? "/" : target.pathname, target.searchParams, { replace: true });
     } catch (err) {
       setError(err.message);
@@ -34,6 +48,7 @@ export function Login() {
       ${error && html`<p class="status error" role="alert">${error}</p>`}
       <button type="submit" disabled=${busy}>${busy ? "Logging in…" : "Log in"}</button>
     </form>
+    <${SingleSignOn} />
     <p class="hint">The first login is printed by <code>clicklake up</code> on a new data directory.</p>
   </main>`;
 }

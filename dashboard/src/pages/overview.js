@@ -1,7 +1,7 @@
 // Overview: the KPI bar with the change against the previous period, the time series,
 // and the breakdowns (pages, sources, countries, devices); a row's value filters everything.
 import { api } from "../api.js";
-import { param, setParams, addFilter } from "../state.js";
+import { param, setParams, addFilter, share, compareHow } from "../state.js";
 import { html, Tile, Table, Loading, Failure, useAsync, countryName } from "../ui.js";
 import { Chart } from "../chart.js";
 import { statsBody, label, formatValue } from "../stats.js";
@@ -20,7 +20,7 @@ function change(now, before) {
 }
 
 function Kpis({ view }) {
-  const { body, dropped } = statsBody(view, KPIS, [], view.comparing ? { compare: "previous_period" } : {});
+  const { body, dropped } = statsBody(view, KPIS, [], view.comparing ? { compare: view.compareHow } : {});
   const res = useAsync(() => (body ? api.query(body) : null), view.key);
   if (res.loading && !res.data) return html`<${Loading} what="key figures" />`;
   if (res.error) return html`<${Failure} error=${res.error} />`;
@@ -42,11 +42,11 @@ function Kpis({ view }) {
         <p class="value" data-value=${row[m] ?? 0}>${formatValue(m, row[m] ?? 0)}</p>
         ${before &&
         html`<p class=${"delta " + good}>
-          ${d === null ? "new" : `${d > 0 ? "+" : ""}${d} %`}<span class="sr-only"> against ${prev} in the previous period</span>
+          ${d === null ? "new" : `${d > 0 ? "+" : ""}${d} %`}<span class="sr-only"> against ${prev} in ${view.compareHow === "previous_year" ? "the same days a year before" : "the previous period"}</span>
         </p>`}
       </div>`;
     })}
-    ${out && html`<p class="kpi-sql"><a class="ghost button" href=${"/sql?" + new URLSearchParams({ sql: out.meta.sql })}>Show SQL<span class="sr-only"> of the key figures</span></a></p>`}
+    ${out && !share && html`<p class="kpi-sql"><a class="ghost button" href=${"/sql?" + new URLSearchParams({ sql: out.meta.sql })}>Show SQL<span class="sr-only"> of the key figures</span></a></p>`}
   </section>`;
 }
 
@@ -56,7 +56,7 @@ const INTERVALS = ["hour", "day", "week", "month"];
 function Series({ view }) {
   const metric = param("metric") || "visitors";
   const dim = "time:" + view.interval;
-  const { body, dropped } = statsBody(view, [metric], [dim], view.comparing ? { compare: "previous_period" } : {});
+  const { body, dropped } = statsBody(view, [metric], [dim], view.comparing ? { compare: view.compareHow } : {});
   const res = useAsync(() => (body ? api.query(body) : null), view.key + metric);
   const controls = html`<div class="row-controls">
     <label class="field"><span>Metric</span>
@@ -85,7 +85,7 @@ function Series({ view }) {
     const [x, values] = fill(view.dateRange, rows);
     const series = [{ name: "This period", type: "line", data: values, connectNulls: false, showSymbol: x.length < 40 }];
     if (prev && prev.length)
-      series.push({ name: "Previous period", type: "line", data: fill(view.previousRange, prev)[1], lineStyle: { type: "dashed" }, showSymbol: false });
+      series.push({ name: view.compareHow === "previous_year" ? "A year before" : "Previous period", type: "line", data: fill(view.previousRange, prev)[1], lineStyle: { type: "dashed" }, showSymbol: false });
     const total = rows.reduce((a, r) => a + (Number(r[metric]) || 0), 0);
     inner = rows.length
       ? html`<${Chart}

@@ -63,8 +63,8 @@ def _manifest() -> dict[str, Any] | None:
     return data
 
 
-@lru_cache(maxsize=1)
-def _shell() -> bytes | None:
+def _html(title: str = "clicklake", data: str = "") -> str | None:
+    """The shell; `data` (HTML the caller has escaped) goes before the application's element."""
     manifest = _manifest()
     if manifest is None:
         return None
@@ -72,12 +72,35 @@ def _shell() -> bytes | None:
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="color-scheme" content="light dark">\n<title>clicklake</title>\n'
+        f'<meta name="color-scheme" content="light dark">\n<title>{escape(title)}</title>\n'
         '<link rel="icon" href="data:,">\n'
         f'<link rel="stylesheet" href="/assets/{css}">\n<script type="module" src="/assets/{js}"></script>\n'
-        '</head>\n<body>\n<div id="app"><noscript>The clicklake dashboard needs JavaScript.</noscript></div>\n'
+        f'</head>\n<body>\n{data}<div id="app"><noscript>The clicklake dashboard needs JavaScript.</noscript></div>\n'
         "</body>\n</html>\n"
-    ).encode()
+    )
+
+
+@lru_cache(maxsize=1)
+def _shell() -> bytes | None:
+    page = _html()
+    return None if page is None else page.encode()
+
+
+def shared_shell(title: str, data: str, frame_ancestors: str | None) -> Response | None:
+    """A shared link's page: the shell in its read-only mode, with the share session in `data`
+    (a `<script type="application/json">` block: data, not a script, so the policy admits it).
+
+    `frame_ancestors` is the embeddable link's policy (`shares` decides it); None keeps
+    `'none'` and `X-Frame-Options: DENY`. None when the dashboard is not built.
+    """
+    page = _html(title, data)
+    if page is None:
+        return None
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    if frame_ancestors is not None:
+        headers["Content-Security-Policy"] = CSP.replace("frame-ancestors 'none'", frame_ancestors)
+        del headers["X-Frame-Options"]
+    return Response(page.encode(), media_type="text/html; charset=utf-8", headers=headers)
 
 
 @lru_cache(maxsize=8)

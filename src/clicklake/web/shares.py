@@ -36,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from clicklake.collect.metadata import Metadata
 from clicklake.errors import InputError
-from clicklake.web import access, bare
+from clicklake.web import access, bare, pages
 from clicklake.web.accounts import Principal, User
 from clicklake.web.app import Handler, HTTPError, answer, error, json_body
 
@@ -391,12 +391,19 @@ def _password_page(share: Share, as_json: bool, frame: dict[str, str], problem: 
         f"{note}<form method=post><label>Password <input type=password name=password required autofocus></label>"
         "<button>Open</button></form>"
     )
-    return bare.page("Shared dashboard", form, status, frame)
+    # same-origin, not no-referrer: under no-referrer a browser posts the form with `Origin: null`,
+    # which the foreign-origin check refuses; the secret is still sent to no other origin
+    return bare.page("Shared dashboard", form, status, {**frame, "Referrer-Policy": "same-origin"})
 
 
 def _page(site_name: str, body: dict[str, object], frame: dict[str, str]) -> Response:
-    """The shared dashboard's page: the share session for the dashboard's script, in a JSON block."""
+    """The shared dashboard's page: the dashboard in its read-only mode (a bare page when it is not built),
+    the share session for its script in a JSON block."""
     data = msgspec.json.encode(body).decode().replace("<", "\\u003c")
+    block = f'<script type="application/json" id="clicklake-share">{data}</script>'
+    dashboard = pages.shared_shell(f"{site_name}: shared dashboard", block + "\n", frame.get("Content-Security-Policy"))
+    if dashboard is not None:
+        return dashboard
     return bare.page(
         f"{site_name}: shared dashboard",
         f'<script type="application/json" id="clicklake-share">{data}</script>'
