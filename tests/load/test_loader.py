@@ -16,7 +16,7 @@ from clicklake.load import GROUP, Loader
 from clicklake.query.engine import query
 from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.schema.record import Record
-from clicklake.stream import Stream, open_stream
+from clicklake.stream import Stream, StreamFullError, open_stream
 from samples import NOW_MS, records
 
 
@@ -218,3 +218,16 @@ def test_old_snapshots_are_expired_beyond_the_cap(stream: Stream, catalog: Any, 
     assert len(ids(catalog)) == 36
     position = committed_position(table)
     assert position is not None and position.offsets == {p.partition: p.next_offset for p in stream.stats().partitions}
+
+
+def test_a_started_loader_holds_back_the_stream_while_another_group_reads_ahead(tmp_path: Path, catalog: Any) -> None:
+    stream = open_stream(tmp_path / "s", partitions=3, max_lag_records=10)
+    try:
+        make_loader(stream, catalog, tmp_path)  # started, nothing committed yet
+        append(stream, records(10))
+        for partition in range(stream.partitions):  # a live reader is through everything
+            stream.commit("realtime", partition, stream.stats().partitions[partition].next_offset)
+        with pytest.raises(StreamFullError):  # the loader has read none of the 10
+            append(stream, records(1, prefix="more"))
+    finally:
+        stream.close()

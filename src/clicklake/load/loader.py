@@ -150,6 +150,10 @@ class Loader:
         for part in self.stream.stats().partitions:
             if part.first_offset > self._next[part.partition]:
                 self._lost(part.partition, part.first_offset)
+        # The group's cursors say where it stands from the start, before its first commit: the stream's
+        # backpressure counts what it has not read even while another group (realtime) reads ahead.
+        for partition, offset in self._next.items():
+            self.stream.commit(GROUP, partition, offset)
         self._buffer = _Buffer()
         self._seen: dict[str, None] = {}
         self._seen_batches: deque[tuple[int, list[str]]] = deque()
