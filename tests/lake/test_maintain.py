@@ -270,7 +270,8 @@ def test_a_loader_commit_to_another_hour_during_compaction(tmp_path: Path, loade
     # the compaction committed on top of the loader's commit with the loader's newer position,
     # not the one it read before: a loader restarting now must not load e09000 again
     assert committed_position(table) == StreamPosition("stream-1", {0: 9001})
-    assert hook.calls == 2  # the first commit failed, the second went through
+    # the first commit failed on the loader's; a later one went through (a busy catalog may cost another try)
+    assert hook.calls >= 2
 
 
 def test_a_late_event_into_the_hour_being_compacted(tmp_path: Path, loader: Loader) -> None:
