@@ -349,6 +349,7 @@ def test_an_admin_sees_every_site_and_the_all_sites_rollup(world: World, browser
         page = root.open(f"/?site={new}&{VIEW}")
         expect(page.get_by_role("heading", name="No events yet")).to_be_visible()
         assert f'<script defer src="{world.base}/sdk.js" data-key=' in page.locator(".snippet").inner_text()
+        assert "into the <head> of every page" in page.locator(".empty").inner_text()  # not an escaped &lt;head&gt;
     finally:
         root.close()
 

@@ -15,7 +15,7 @@ export function EmptySite({ view }) {
   const snippet = `<script defer src="${location.origin}/sdk.js" data-key="wk_..."></script>`;
   return html`<section class="empty" aria-labelledby="empty-title">
     <h2 id="empty-title">No events yet</h2>
-    <p>Paste this tag into the <code>&lt;head&gt;</code> of every page of the site, with the site's write key
+    <p>Paste this tag into the <code>${"<head>"}</code> of every page of the site, with the site's write key
       in <code>data-key</code> (<code>clicklake sites show SITE_ID</code> prints it):</p>
     <pre class="snippet"><code>${snippet}</code></pre>
     <p>Events show here within a minute of their arrival. See docs/sdk.md for consent, custom events and the ES module.</p>
