@@ -9,10 +9,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Final
 
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+
 from clicklake.web.accounts import Principal
-from clicklake.web.app import HTTPError
+from clicklake.web.app import HTTPError, answer
+
+Handler = Callable[[Request, Principal], Awaitable[Response]]
 
 MANAGERS: Final = ("owner", "admin")
 
@@ -55,3 +62,26 @@ def a_user(principal: Principal) -> None:
     """Refuse a shared link's principal: it is no one's account."""
     if principal.via == "share":
         raise HTTPError(403, "a shared link reads figures only")
+
+
+def site_listing(key: str, rows: Callable[[str], object]) -> Handler:
+    """`GET /api/sites/{site_id}/<key>` for a manager of the site: `{key: rows(site_id)}`."""
+
+    async def listing(request: Request, principal: Principal) -> Response:
+        site_id = request.path_params["site_id"]
+        manageable(principal, site_id)
+        return answer({key: await anyio.to_thread.run_sync(rows, site_id)})
+
+    return listing
+
+
+def site_revoker(param: str, revoke: Callable[[str, str], object]) -> Handler:
+    """`DELETE /api/sites/{site_id}/.../{<param>}` for a manager of the site: `revoke(that id, site_id)`."""
+
+    async def revoker(request: Request, principal: Principal) -> Response:
+        site_id, item = request.path_params["site_id"], request.path_params[param]
+        manageable(principal, site_id)
+        await anyio.to_thread.run_sync(revoke, item, site_id)
+        return answer({"revoked": item})
+
+    return revoker

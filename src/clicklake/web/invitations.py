@@ -175,9 +175,15 @@ def routes(web: Web) -> list[BaseRoute]:
     """`/api/sites/{site_id}/invitations` (manage) and `/invite/{token}` (open, accept)."""
     return [
         Route("/api/sites/{site_id}/invitations", web.guarded(_create(web), "admin"), methods=["POST"]),
-        Route("/api/sites/{site_id}/invitations", web.guarded(_list(web), "admin"), methods=["GET"]),
         Route(
-            "/api/sites/{site_id}/invitations/{invitation_id}", web.guarded(_revoke(web), "admin"), methods=["DELETE"]
+            "/api/sites/{site_id}/invitations",
+            web.guarded(access.site_listing("invitations", web.invitations.list), "admin"),
+            methods=["GET"],
+        ),
+        Route(
+            "/api/sites/{site_id}/invitations/{invitation_id}",
+            web.guarded(access.site_revoker("invitation_id", web.invitations.revoke), "admin"),
+            methods=["DELETE"],
         ),
         Route("/invite/{token}", _opener(web), methods=["GET", "POST"]),
     ]
@@ -211,27 +217,6 @@ def _create(web: Web) -> Handler:
         return answer({**msgspec.structs.asdict(invitation), "token": token, "url": f"/invite/{token}"}, 201)
 
     return create
-
-
-def _list(web: Web) -> Handler:
-    async def listing(request: Request, principal: Principal) -> Response:
-        """`GET /api/sites/{site_id}/invitations`: the site's invitations (never their tokens)."""
-        site_id = request.path_params["site_id"]
-        access.manageable(principal, site_id)
-        return answer({"invitations": await anyio.to_thread.run_sync(web.invitations.list, site_id)})
-
-    return listing
-
-
-def _revoke(web: Web) -> Handler:
-    async def revoke(request: Request, principal: Principal) -> Response:
-        """`DELETE /api/sites/{site_id}/invitations/{invitation_id}`: the link stops working."""
-        site_id, invitation_id = request.path_params["site_id"], request.path_params["invitation_id"]
-        access.manageable(principal, site_id)
-        await anyio.to_thread.run_sync(web.invitations.revoke, invitation_id, site_id)
-        return answer({"revoked": invitation_id})
-
-    return revoke
 
 
 def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:

@@ -241,8 +241,16 @@ def routes(web: Web) -> list[BaseRoute]:
     """`/api/sites/{site_id}/shares` (manage) and `/share/{token}` (open)."""
     return [
         Route("/api/sites/{site_id}/shares", web.guarded(_create(web), "admin"), methods=["POST"]),
-        Route("/api/sites/{site_id}/shares", web.guarded(_list(web), "admin"), methods=["GET"]),
-        Route("/api/sites/{site_id}/shares/{share_id}", web.guarded(_revoke(web), "admin"), methods=["DELETE"]),
+        Route(
+            "/api/sites/{site_id}/shares",
+            web.guarded(access.site_listing("shares", web.shares.list), "admin"),
+            methods=["GET"],
+        ),
+        Route(
+            "/api/sites/{site_id}/shares/{share_id}",
+            web.guarded(access.site_revoker("share_id", web.shares.revoke), "admin"),
+            methods=["DELETE"],
+        ),
         Route("/share/{token}", _opener(web), methods=["GET", "POST"]),
     ]
 
@@ -274,27 +282,6 @@ def _create(web: Web) -> Handler:
         return answer({**msgspec.structs.asdict(share), "token": token, "url": f"/share/{token}"}, 201)
 
     return create
-
-
-def _list(web: Web) -> Handler:
-    async def listing(request: Request, principal: Principal) -> Response:
-        """`GET /api/sites/{site_id}/shares`: the site's links (never their tokens)."""
-        site_id = request.path_params["site_id"]
-        access.manageable(principal, site_id)
-        return answer({"shares": await anyio.to_thread.run_sync(web.shares.list, site_id)})
-
-    return listing
-
-
-def _revoke(web: Web) -> Handler:
-    async def revoke(request: Request, principal: Principal) -> Response:
-        """`DELETE /api/sites/{site_id}/shares/{share_id}`: the link and its sessions stop working."""
-        site_id, share_id = request.path_params["site_id"], request.path_params["share_id"]
-        access.manageable(principal, site_id)
-        await anyio.to_thread.run_sync(web.shares.revoke, share_id, site_id)
-        return answer({"revoked": share_id})
-
-    return revoke
 
 
 def _opener(web: Web) -> Callable[[Request], Awaitable[Response]]:
