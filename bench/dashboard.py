@@ -34,10 +34,10 @@ from clicklake.lake.catalog import open_catalog
 from clicklake.web.accounts import Accounts
 
 try:  # run as a script, bench/ is on sys.path; imported as `bench.dashboard`, it is a package
-    from stats import DAYS, SITE, build_lake
+    from stats import DAYS, SITE, build_lake, kept
     from transform import START, loadavg
 except ImportError:  # pragma: no cover
-    from bench.stats import DAYS, SITE, build_lake  # type: ignore[no-redef]
+    from bench.stats import DAYS, SITE, build_lake, kept  # type: ignore[no-redef]
     from bench.transform import START, loadavg  # type: ignore[no-redef]
 
 RUNS = 10
@@ -70,7 +70,7 @@ def main() -> int:
     args = parser.parse_args()
     n = 200_000 if args.quick else args.events
     work = args.keep or Path(tempfile.mkdtemp(prefix="clicklake-bench-dashboard-"))
-    reused = (work / "data" / "metadata.sqlite3").exists()
+    reused = kept(work)
     print(
         f"clicklake dashboard benchmark: {platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, " + (f"the lake kept in {work}" if reused else f"{n:,} events, in {work}")

@@ -151,7 +151,7 @@ def main() -> int:
     n = 200_000 if args.quick else args.events
     work = args.keep or Path(tempfile.mkdtemp(prefix="clicklake-bench-stats-"))
     work.mkdir(parents=True, exist_ok=True)
-    reused = (work / "token").exists()
+    reused = kept(work)
     print(
         f"clicklake Stats API benchmark: {platform.python_implementation()} {platform.python_version()}, "
         f"duckdb {duckdb.__version__}, {os.cpu_count()} CPUs, "
@@ -161,7 +161,9 @@ def main() -> int:
     try:
         data = work / "data"
         catalog = open_catalog(data)
-        token = (work / "token").read_text() if reused else _lake(work, data, catalog, n)
+        if not reused:
+            build_lake(work, data, catalog, n)
+        token = _token(work, data)
 
         # the ceiling: each table read as one Parquet file, plain DuckDB views of the same names
         plain = duckdb.connect(":memory:")
@@ -225,14 +227,22 @@ def main() -> int:
     return 0
 
 
-def _lake(work: Path, data: Path, catalog: Catalog, n: int) -> str:
-    """`build_lake`, and an admin's API token (kept in `work`, for a later run)."""
-    build_lake(work, data, catalog, n)
+def kept(work: Path) -> bool:
+    """Whether `work` holds a lake built by an earlier run (of this bench or bench/dashboard.py)."""
+    return (work / "data" / "metadata.sqlite3").exists()
+
+
+def _token(work: Path, data: Path) -> str:
+    """An admin's API token, kept in `work` for a later run; made (with its user) when there is none."""
+    saved = work / "token"
+    if saved.exists():
+        return saved.read_text()
     with Metadata(f"sqlite:///{data / 'metadata.sqlite3'}") as md:
         accounts = Accounts(md)
-        accounts.create_user("bench@example.org", admin=True)
-        _, token = accounts.create_token("bench@example.org", "admin")
-    (work / "token").write_text(token)
+        email = f"bench-{os.getpid()}@example.org"
+        accounts.create_user(email, admin=True)
+        _, token = accounts.create_token(email, "admin")
+    saved.write_text(token)
     return token
 
 
