@@ -367,6 +367,35 @@ class AlertSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     )
 
 
+class ExportSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    dsn: Annotated[
+        str,
+        Meta(
+            description=(
+                "PostgreSQL warehouse that 'clicklake up' exports the gold tables and silver.sessions to "
+                "(postgresql://user@host/db); empty: no scheduled export."
+            )
+        ),
+    ] = ""
+    schema: Annotated[str, Meta(description="The warehouse schema the exported tables live in.")] = "clicklake"
+    interval_s: Annotated[
+        float, Meta(ge=1, description="Seconds between scheduled exports (each copies only what changed).")
+    ] = 300.0
+
+
+class DestinationSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    batch_size: Annotated[int, Meta(ge=1, le=10_000, description="Most events in one delivery to a destination.")] = 500
+    max_attempts: Annotated[
+        int, Meta(ge=1, le=100, description="Deliveries of one batch before it goes to the dead-letter list.")
+    ] = 5
+    backoff_s: Annotated[
+        float, Meta(gt=0, description="Wait after the first failed delivery; doubled after each further one.")
+    ] = 1.0
+    max_backoff_s: Annotated[float, Meta(gt=0, description="Longest wait between two deliveries of a batch.")] = 60.0
+    timeout_s: Annotated[float, Meta(gt=0, description="HTTP timeout of one delivery.")] = 10.0
+    poll_s: Annotated[float, Meta(gt=0, description="How long a forwarder waits for new events when idle.")] = 1.0
+
+
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     data: Annotated[
         str,
@@ -390,6 +419,8 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     web: WebSettings = msgspec.field(default_factory=WebSettings)
     realtime: RealtimeSettings = msgspec.field(default_factory=RealtimeSettings)
     alerts: AlertSettings = msgspec.field(default_factory=AlertSettings)
+    export: ExportSettings = msgspec.field(default_factory=ExportSettings)
+    destinations: DestinationSettings = msgspec.field(default_factory=DestinationSettings)
 
     @property
     def data_dir(self) -> Path:

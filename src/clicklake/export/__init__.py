@@ -1,0 +1,12 @@
+"""The warehouse export: the gold tables and `silver.sessions` copied into PostgreSQL, incrementally.
+
+It reads the lake, so it sits right of `transform` (it imports `lake` and `config` only).
+`clicklake export postgres --dsn DSN` runs it once; `run_forever` runs it every
+`export.interval_s` when `export.dsn` is set.
+"""
+
+from __future__ import annotations
+
+from clicklake.export.postgres import EXPORTED, ExportReport, TableExport, export_postgres, run_forever
+
+__all__ = ["EXPORTED", "ExportReport", "TableExport", "export_postgres", "run_forever"]
