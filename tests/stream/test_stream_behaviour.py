@@ -210,6 +210,19 @@ def test_open_with_another_partition_count_is_refused(open_stream_at: Callable[.
         open_stream_at(partitions=5)
 
 
+def test_a_deleted_group_holds_nothing_back(open_stream_at: Callable[..., Stream]) -> None:
+    stream = open_stream_at(partitions=1, max_lag_records=10, max_bytes=None)
+    stream.append(_batch(0, 8))
+    stream.commit("loader", 0, 8)
+    stream.commit("destination:gone", 0, 0)
+    with pytest.raises(StreamFullError):
+        stream.append(_batch(8, 5))
+    stream.delete_group("destination:gone")
+    assert [g.group for g in stream.stats().groups] == ["loader"]
+    assert stream.committed("destination:gone", 0) == 0
+    assert len(stream.append(_batch(8, 5))) == 5
+    stream.delete_group("never-was")  # deleting an unknown group is no error
+
 def test_stream_id_is_kept_on_reopen_and_new_for_a_new_stream(
     open_stream_at: Callable[..., Stream], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -127,6 +127,10 @@ class Stream(Protocol):
         """The next offset `group` will read in `partition`; 0 when it never committed."""
         ...
 
+    def delete_group(self, group: str) -> None:
+        """Forget `group` and its offsets: it no longer holds back retention or appends, nor shows in stats."""
+        ...
+
     def lag(self, group: str) -> list[PartitionLag]:
         """How far `group` is behind, per partition."""
         ...

@@ -450,6 +450,11 @@ class LocalStream:
             ).fetchone()
         return 0 if row is None else int(row[0])
 
+    def delete_group(self, group: str) -> None:
+        """Delete `group`'s committed offsets in every partition."""
+        with self._txn("BEGIN IMMEDIATE", "delete_group") as con:
+            con.execute("DELETE FROM cursors WHERE consumer_group = ?", (group,))
+
     def lag(self, group: str) -> list[PartitionLag]:
         """Records and seconds `group` is behind, per partition, from one consistent snapshot."""
         with self._txn("BEGIN", "lag") as con:
