@@ -388,12 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--format", choices=("table", "json"), default="table", help="output format of the summary")
     demo.set_defaults(func=_demo)
     from clicklake.alerts.cli import add_commands as add_alerts
+    from clicklake.destinations.cli import add_commands as add_destinations
     from clicklake.export.cli import add_commands as add_export
     from clicklake.web.cli import add_commands
 
     add_commands(commands)
     add_alerts(commands)
     add_export(commands)
+    add_destinations(commands)
     return parser
 
 

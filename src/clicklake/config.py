@@ -394,6 +394,16 @@ class DestinationSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     max_backoff_s: Annotated[float, Meta(gt=0, description="Longest wait between two deliveries of a batch.")] = 60.0
     timeout_s: Annotated[float, Meta(gt=0, description="HTTP timeout of one delivery.")] = 10.0
     poll_s: Annotated[float, Meta(gt=0, description="How long a forwarder waits for new events when idle.")] = 1.0
+    max_lag_records: Annotated[
+        int,
+        Meta(
+            ge=1000,
+            description=(
+                "Records a destination may fall behind; beyond, its batches go straight to the dead-letter list "
+                "(keep it below stream.max_lag_records, where the stream refuses appends)."
+            ),
+        ),
+    ] = 1_000_000
 
 
 class Settings(Struct, forbid_unknown_fields=True, kw_only=True):

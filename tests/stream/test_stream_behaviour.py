@@ -223,6 +223,7 @@ def test_a_deleted_group_holds_nothing_back(open_stream_at: Callable[..., Stream
     assert len(stream.append(_batch(8, 5))) == 5
     stream.delete_group("never-was")  # deleting an unknown group is no error
 
+
 def test_stream_id_is_kept_on_reopen_and_new_for_a_new_stream(
     open_stream_at: Callable[..., Stream], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
