@@ -97,7 +97,8 @@ def deliver(
                     out.remaining = [p for d in deliveries[i:] for p in d.payloads]
                     return out
                 pause = min(settings.backoff_s * 2 ** (attempt - 1), settings.max_backoff_s)
-                log.info("delivery to %s failed (%s); attempt %d in %.1f s", delivery.url, exc, attempt + 1, pause)
+                # the URL is not logged: a GA4 one holds the API secret
+                log.info("a delivery failed (%s); attempt %d in %.1f s", exc, attempt + 1, pause)
                 if stop.wait(pause):
                     out.stopped = True
                     out.remaining = [p for d in deliveries[i:] for p in d.payloads]
@@ -211,6 +212,7 @@ def replay(
 
     A letter that fails again stays, holding only the events not yet delivered.
     """
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request log would show a GA4 API secret
     out = ReplayResult()
     build = BUILDERS[destination.kind]
     never = threading.Event()
@@ -248,6 +250,8 @@ def run_forever(settings: Settings, stop: threading.Event) -> None:
     """
     from clicklake.stream import stream_from_settings
 
+    # httpx logs every request's URL at INFO, and a GA4 URL holds the API secret
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     stream = stream_from_settings(settings)
     store = Store.open(settings)
     running: dict[str, tuple[threading.Thread, threading.Event, tuple[object, ...]]] = {}
@@ -276,7 +280,7 @@ def run_forever(settings: Settings, stop: threading.Event) -> None:
                 thread = threading.Thread(target=forwarder.run, name=f"destination-{name}", daemon=True)
                 thread.start()
                 running[name] = (thread, event, _config(d))
-                log.info("forwarding to destination %s (%s, %s)", name, d.kind, d.url)
+                log.info("forwarding to destination %s (%s)", name, d.kind)
             stop.wait(RELOAD_S)
     finally:
         for name in list(running):

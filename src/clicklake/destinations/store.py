@@ -239,10 +239,47 @@ class Store:
                 )
             )
 
+    def erase(self, site_id: str, user_id_hash: str) -> int:
+        """Drop one person's events from every dead letter (an erasure request); returns how many went.
+
+        A person is matched by `user.user_id_hash`, or by `user.visitor_id` (which is the
+        hashed user id when the event carried one).
+        """
+        dropped = 0
+        for letter in self.dead_letters():
+            payloads = self.letter_payloads(letter.letter_id)
+            kept = [p for p in payloads if not _belongs(p, site_id, user_id_hash)]
+            if len(kept) == len(payloads):
+                continue
+            dropped += len(payloads) - len(kept)
+            if kept:
+                self.replace_letter(letter.letter_id, kept, letter.attempts, letter.error)
+            else:
+                self.delete_letter(letter.letter_id)
+        return dropped
+
     def delete_letter(self, letter_id: int) -> None:
         """Drop a dead letter (replayed or purged)."""
         with self.engine.begin() as con:
             con.execute(dead_letters_table.delete().where(dead_letters_table.c.letter_id == letter_id))
+
+
+class _Person(msgspec.Struct):
+    user_id_hash: str | None = None
+    visitor_id: str | None = None
+
+
+class _Owner(msgspec.Struct):
+    site_id: str | None = None
+    user: _Person = msgspec.field(default_factory=_Person)
+
+
+_owner = msgspec.json.Decoder(_Owner)
+
+
+def _belongs(payload: bytes, site_id: str, user_id_hash: str) -> bool:
+    owner = _owner.decode(payload)
+    return owner.site_id == site_id and user_id_hash in (owner.user.user_id_hash, owner.user.visitor_id)
 
 
 def _destination(row: Any) -> Destination:

@@ -52,13 +52,13 @@ def _postgres(args: argparse.Namespace, settings: Settings) -> int:
         out["changed"] = report.changed
         print(msgspec.json.encode(out).decode())
         return 0
-    print(
-        f"{'table':<28} {'warehouse table':<28} {'days':>5} {'read':>8} {'inserted':>9} {'updated':>8} {'deleted':>8}"
-    )
+    width = max(len(report.schema) + 1 + len(t.target) for t in report.tables)
+    head = f"{'table':<28} {'warehouse table':<{width}} {'days':>5} {'read':>8} {'inserted':>9} {'updated':>8}"
+    print(head + f" {'deleted':>8}")
     for t in report.tables:
         days = t.partitions_changed + t.partitions_removed
         print(
-            f"{t.table:<28} {report.schema + '.' + t.target:<28} {days:>5} {t.rows_read:>8} "
+            f"{t.table:<28} {report.schema + '.' + t.target:<{width}} {days:>5} {t.rows_read:>8} "
             f"{t.inserted:>9} {t.updated:>8} {t.deleted:>8}"
         )
     print(f"{report.changed} rows changed in {report.seconds:.1f} s")

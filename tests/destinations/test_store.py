@@ -1,0 +1,53 @@
+"""The destinations' store in the metadata database: names, masked secrets, dead letters and erasure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from clicklake.config import Settings
+from clicklake.destinations import Store
+from clicklake.errors import InputError
+from clicklake.schema.envelope import encode_payload
+from samples import records
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(Settings(data=str(tmp_path / "data")))
+
+
+def test_names_kinds_and_urls_are_checked_and_secrets_masked(store: Store) -> None:
+    d = store.add("ga", "ga4", "https://example.test/mp", options={"measurement_id": "G-1", "api_secret": "s"})
+    assert d.public()["options"] == {"measurement_id": "G-1", "api_secret": "***"}
+    assert d.public()["group"] == "destination:ga"
+    for name, kind, url in (("Bad Name", "webhook", "https://x"), ("ok", "kafka", "https://x"), ("ok", "webhook", "x")):
+        with pytest.raises(InputError):
+            store.add(name, kind, url)
+    with pytest.raises(InputError, match="exists already"):
+        store.add("ga", "webhook", "https://x")
+    assert store.set_enabled("ga", False).enabled is False
+    assert [x.name for x in store.all()] == ["ga"]
+
+
+def test_dead_letters_keep_the_payloads_and_an_erasure_removes_one_persons(store: Store) -> None:
+    store.add("hook", "webhook", "https://example.test/")
+    mine = records(3, site_id="s1", prefix="m")  # the samples' events carry user_id_hash "u1"
+    theirs = records(2, site_id="s2", prefix="t")
+    payloads = [encode_payload(r) for r in [*mine, *theirs]]
+    first = store.dead_letter("hook", payloads[:4], 3, "HTTP 500")
+    second = store.dead_letter("hook", payloads[:2], 5, "HTTP 503")
+    assert store.letter_payloads(first) == payloads[:4]
+    assert [(x.letter_id, x.events, x.attempts) for x in store.dead_letters("hook")] == [(first, 4, 3), (second, 2, 5)]
+    assert store.get("hook").dead_lettered == 6
+
+    assert store.erase("s1", "u1") == 5  # 3 in the first letter, 2 in the second
+    assert [x.letter_id for x in store.dead_letters()] == [first]
+    [kept] = store.letter_payloads(first)
+    assert msgspec.json.decode(kept)["site_id"] == "s2"
+    assert store.erase("s1", "u1") == 0
+    destination, letters = store.remove("hook")
+    assert (destination.name, letters) == ("hook", 1)
+    assert store.dead_letters() == []
