@@ -6,9 +6,11 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from clicklake.config import Settings
 from clicklake.destinations import Store
+from clicklake.destinations.metrics import DestinationsCollector
 from clicklake.errors import InputError
 from clicklake.schema.envelope import encode_payload
 from samples import records
@@ -51,3 +53,17 @@ def test_dead_letters_keep_the_payloads_and_an_erasure_removes_one_persons(store
     destination, letters = store.remove("hook")
     assert (destination.name, letters) == ("hook", 1)
     assert store.dead_letters() == []
+
+
+def test_metrics_show_each_destinations_totals_and_pending_dead_letters(store: Store) -> None:
+    store.add("hook", "webhook", "https://example.test/")
+    store.add("idle", "webhook", "https://example.test/")
+    store.count_delivered("hook", 7)
+    store.dead_letter("hook", [encode_payload(r) for r in records(2)], 3, "HTTP 500")
+    registry = CollectorRegistry()
+    registry.register(DestinationsCollector(store))
+    text = generate_latest(registry).decode()
+    assert 'clicklake_destination_events_total{destination="hook",outcome="delivered"} 7.0' in text
+    assert 'clicklake_destination_events_total{destination="hook",outcome="dead_lettered"} 2.0' in text
+    assert 'clicklake_destination_dead_letter_events{destination="hook"} 2.0' in text
+    assert 'clicklake_destination_dead_letter_events{destination="idle"} 0.0' in text

@@ -93,7 +93,8 @@ def _store(settings: Settings) -> Iterator[Store]:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with _store(settings) as store:
         items = store.all()
-        pending = {d.name: sum(letter.events for letter in store.dead_letters(d.name)) for d in items}
+        waiting = store.pending()
+        pending = {d.name: waiting.get(d.name, 0) for d in items}
     if args.format == "json":
         print(msgspec.json.encode([{**d.public(), "dead_letter_events": pending[d.name]} for d in items]).decode())
         return 0

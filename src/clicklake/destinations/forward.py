@@ -276,7 +276,11 @@ def run_forever(settings: Settings, stop: threading.Event) -> None:
                 if name in running:
                     continue
                 event = threading.Event()
-                forwarder = Forwarder(stream, store, d, settings.destinations, event)
+                try:
+                    forwarder = Forwarder(stream, store, d, settings.destinations, event)
+                except Exception:
+                    log.exception("starting destination %s failed; trying again in %.0f s", name, RELOAD_S)
+                    continue
                 thread = threading.Thread(target=forwarder.run, name=f"destination-{name}", daemon=True)
                 thread.start()
                 running[name] = (thread, event, _config(d))

@@ -217,6 +217,13 @@ class Store:
             rows = con.execute(query.order_by(t.c.letter_id)).mappings().all()
         return [DeadLetter(**r) for r in rows]
 
+    def pending(self) -> dict[str, int]:
+        """Events waiting in dead letters, by destination."""
+        t = dead_letters_table
+        with self.engine.connect() as con:
+            rows = con.execute(sa.select(t.c.destination, sa.func.sum(t.c.events)).group_by(t.c.destination)).all()
+        return {name: int(n or 0) for name, n in rows}
+
     def letter_payloads(self, letter_id: int) -> list[bytes]:
         """The stream payloads of one dead letter, each as it was on the stream."""
         with self.engine.connect() as con:
