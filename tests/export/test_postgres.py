@@ -7,6 +7,8 @@ last wrote it, so a row the export left alone keeps its `xmin`.
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,8 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
-from clicklake.export import EXPORTED, export_postgres
+from clicklake.config import ExportSettings, Settings
+from clicklake.export import EXPORTED, export_postgres, run_forever
 from transform.lakes import Lake, event
 
 pytestmark = pytest.mark.postgres
@@ -190,3 +193,42 @@ def test_a_run_killed_midway_leaves_the_last_run_and_the_next_completes(
     for e in EXPORTED:
         snapshot = lake.catalog.load_table(e.lake).current_snapshot()
         assert now[e.lake] == (snapshot.snapshot_id if snapshot else None), e.lake
+
+
+def test_run_forever_exports_on_its_schedule_until_stopped(
+    tmp_path: Path, postgres_uri: str, engine: sa.Engine
+) -> None:
+    lake = Lake(tmp_path / "data")
+    lake.add(*first_batch())
+    lake.run()
+    settings = Settings(data=str(tmp_path / "data"), export=ExportSettings(dsn=postgres_uri, interval_s=1))
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(settings, stop), daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: sessions_in(engine) == 4)
+        lake.add(*late_batch())
+        lake.run()
+        wait_until(lambda: assert_same_as_lake(lake, engine) is not None)  # the next run, a second later
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def sessions_in(engine: sa.Engine) -> int:
+    with engine.connect() as con:
+        exists = con.execute(sa.text("select to_regclass('clicklake.silver_sessions') is not null")).scalar_one()
+        return int(con.execute(sa.text("select count(*) from clicklake.silver_sessions")).scalar_one()) if exists else 0
+
+
+def wait_until(test: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if test():
+                return
+        except AssertionError:
+            pass
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
