@@ -21,14 +21,11 @@ schema wait for each other (a transaction-scoped advisory lock).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -38,16 +35,14 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import In, Reference
 from pyiceberg.expressions.literals import literal
 from pyiceberg.io.pyarrow import schema_to_pyarrow
-from pyiceberg.transforms import IdentityTransform
-from pyiceberg.types import DateType
 
 from clicklake._failpoint import failpoint
 from clicklake.errors import ConfigError
+from clicklake.export.partitions import files_by_partition, fingerprint, partition_column
 from clicklake.export.pgtypes import from_stage, pg_type, quote, stage_type, to_csv
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
-    from pyiceberg.table import Table
 
     from clicklake.config import Settings
 
@@ -57,7 +52,6 @@ log = logging.getLogger(__name__)
 PARTITIONS_PER_CHUNK: Final = 31
 SNAPSHOTS_TABLE: Final = "clicklake_export_snapshots"
 PARTITIONS_TABLE: Final = "clicklake_export_partitions"
-_EPOCH: Final = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -190,11 +184,11 @@ class _Run:
             table=name, target=self.exported.target, snapshot_id=snapshot_id, previous_snapshot_id=previous
         )
         arrow = schema_to_pyarrow(table.schema(), include_field_ids=False)
-        column = _partition_column(table)
+        column = partition_column(table)
         self._ensure_table(arrow, column)
         if snapshot_id is not None and snapshot_id == previous:
             return out
-        files = _files_by_partition(table, snapshot_id, column is not None)
+        files = files_by_partition(table, snapshot_id, column is not None)
         stored: dict[str, str] = dict(
             self.con.execute(
                 sa.text(
@@ -204,7 +198,7 @@ class _Run:
                 {"t": name},
             ).all()
         )
-        fingerprints = {part: _fingerprint(paths) for part, (_value, paths) in files.items()}
+        fingerprints = {part: fingerprint(paths) for part, (_value, paths) in files.items()}
         changed = sorted(p for p, fp in fingerprints.items() if stored.get(p) != fp)
         removed = sorted(set(stored) - set(fingerprints))
         out.partitions_changed, out.partitions_removed = len(changed), len(removed)
@@ -349,38 +343,6 @@ class _Reader:
 
     def readline(self, size: int = -1) -> bytes:  # pragma: no cover - COPY uses read()
         return self.read(size)
-
-
-def _partition_column(table: Table) -> str | None:
-    """The column of the table's one identity partition field, or None (then the table is one partition)."""
-    fields = table.spec().fields
-    if len(fields) != 1 or not isinstance(fields[0].transform, IdentityTransform):
-        return None
-    return table.schema().find_column_name(fields[0].source_id)
-
-
-def _files_by_partition(table: Table, snapshot_id: int | None, partitioned: bool) -> dict[str, tuple[Any, list[str]]]:
-    """Every partition of the snapshot: its value as text → (its value, its data files)."""
-    if snapshot_id is None:
-        return {}
-    is_date = False
-    if partitioned:
-        source = table.schema().find_field(table.spec().fields[0].source_id)
-        is_date = isinstance(source.field_type, DateType)
-    out: dict[str, tuple[Any, list[str]]] = {}
-    paths: dict[str, list[str]] = defaultdict(list)
-    for task in table.scan(snapshot_id=snapshot_id).plan_files():
-        value: Any = task.file.partition[0] if partitioned else None
-        if is_date and isinstance(value, int):
-            value = _EPOCH + timedelta(days=value)
-        key = "" if value is None and not partitioned else str(value)
-        out[key] = (value, paths[key])
-        paths[key].append(task.file.file_path)
-    return out
-
-
-def _fingerprint(paths: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest()
 
 
 def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
