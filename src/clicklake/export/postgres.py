@@ -21,6 +21,7 @@ schema wait for each other (a transaction-scoped advisory lock).
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -263,7 +264,7 @@ class _Run:
         names = ", ".join(quote(f.name) for f in arrow)
         cursor = self.con.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.copy_expert(f"COPY {stage} ({names}) FROM STDIN WITH (FORMAT csv)", _Reader(to_csv(rows)))
+            cursor.copy_expert(f"COPY {stage} ({names}) FROM STDIN WITH (FORMAT csv)", io.BytesIO(to_csv(rows)))
         finally:
             cursor.close()
         keys = [quote(k) for k in self.exported.keys]
@@ -326,23 +327,6 @@ class _Run:
             ),
             {"t": name, "i": snapshot_id},
         )
-
-
-class _Reader:
-    """A file-like object over bytes for `copy_expert` (which reads in chunks)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._view = memoryview(data)
-        self._at = 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else self._at + size
-        chunk = bytes(self._view[self._at : end])
-        self._at += len(chunk)
-        return chunk
-
-    def readline(self, size: int = -1) -> bytes:  # pragma: no cover - COPY uses read()
-        return self.read(size)
 
 
 def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
