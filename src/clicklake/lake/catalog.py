@@ -95,4 +95,6 @@ def _rest_catalog(uri: str, warehouse: Warehouse, credential: str, properties: d
         properties["warehouse"] = warehouse.location
     if credential:
         properties["credential"] = credential
+        # the token endpoint of the REST specification, named: pyiceberg warns when it has to assume it
+        properties["oauth2-server-uri"] = uri.rstrip("/") + "/v1/oauth/tokens"
     return RestCatalog(CATALOG_NAME, uri=uri, **properties)
