@@ -841,6 +841,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClicklakeError as exc:
         print(f"clicklake: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a store that failed (object storage out of reach, a full disk): its message says which
+        print(f"clicklake: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

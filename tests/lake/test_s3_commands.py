@@ -1,0 +1,88 @@
+"""The commands a user runs, on a warehouse in S3-compatible object storage (a real SeaweedFS).
+
+`clicklake up` loads into the bucket; `transform --once`, `query` and `maintain` work on it;
+and no output of any of them, at log level debug, holds the S3 secret key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess, Popen
+from typing import Any
+
+import pytest
+
+from clicklake.lake.catalog import open_catalog
+from clicklake.query.engine import query
+from clicklake.schema.envelope import encode_payload
+from clicklake.stream import open_stream
+from samples import records
+from seaweedfs import SeaweedFS
+
+pytestmark = pytest.mark.s3
+
+N = 60
+
+
+def test_up_transform_query_and_maintain_on_s3_never_print_the_secret(
+    weed: SeaweedFS,
+    tmp_path: Path,
+    clicklake_up: Callable[..., tuple[Popen[str], str]],
+    clicklake: Callable[..., CompletedProcess[str]],
+    stop_server: Callable[..., Any],
+) -> None:
+    warehouse = weed.warehouse()
+    env = {
+        **weed.env(warehouse),
+        "CLICKLAKE_LOG_LEVEL": "debug",
+        "CLICKLAKE_LOAD__FLUSH_INTERVAL_S": "0.2",
+        "CLICKLAKE_TRANSFORM__INTERVAL_S": "0",
+    }
+    outputs: list[str] = []
+    proc, _ = clicklake_up(env=env)
+    stream = open_stream(tmp_path / "data" / "stream")
+    try:
+        stream.append([(r.event_id, encode_payload(r)) for r in records(N, prefix="a")])
+    finally:
+        stream.close()
+    catalog = open_catalog(tmp_path / "data", warehouse=warehouse)
+    deadline = time.monotonic() + 15
+    while query(catalog, "select count(*) as n from bronze.events").to_pylist() != [{"n": N}]:
+        assert time.monotonic() < deadline, "the loader did not commit the records to the bucket in time"
+        time.sleep(0.2)
+    code, out, err = stop_server(proc)
+    assert code == 0, err
+    outputs += [out, err]
+
+    def run(*args: str, **extra: str) -> CompletedProcess[str]:
+        result = clicklake(*args, env={**env, **extra}, timeout=60)
+        outputs.extend([result.stdout, result.stderr])
+        return result
+
+    assert run("transform", "--once").returncode == 0
+    counted = run("query", "select count(*) as n from silver.events", "--format", "json")
+    assert counted.returncode == 0, counted.stderr
+    bronze = query(catalog, "select count(*) as n from bronze.events").to_pylist()
+    assert json.loads(counted.stdout) == bronze
+    maintained = run("maintain", "--format", "json")
+    assert maintained.returncode == 0, maintained.stderr
+    assert "bronze.events" in maintained.stdout
+    shown = run("config")
+    assert '"********"' in shown.stdout
+    # a store that cannot be reached: the error names what failed, not the secret
+    from conftest import free_port
+
+    down = run(
+        "query", "select count(*) from bronze.events", CLICKLAKE_LAKE__S3_ENDPOINT=f"http://127.0.0.1:{free_port()}"
+    )
+    assert down.returncode == 1 and down.stderr.startswith("clicklake: error: ")
+    assert "Could not connect" in down.stderr and "Traceback" not in down.stderr
+
+    keys = weed.keys(warehouse.location)
+    assert any("/silver/events/data/" in k for k in keys) and any("/bronze/events/data/" in k for k in keys)
+    assert not (tmp_path / "data" / "warehouse").exists()
+    assert sum(len(o) for o in outputs) > 1000  # debug logging did speak
+    assert not [o for o in outputs if weed.secret_key in o]
