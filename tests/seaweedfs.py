@@ -115,7 +115,7 @@ class SeaweedFS:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -138,7 +138,7 @@ def start_seaweedfs(directory: Path) -> SeaweedFS:
     }
     (directory / "s3.json").write_text(json.dumps(identities))
     ports = {
-        name: _free_port()
+        name: free_port()
         for name in (
             "master.port",
             "master.port.grpc",

@@ -140,8 +140,12 @@ def list_files(fs: pafs.FileSystem, directory: str) -> Iterator[StoredFile]:
 
 
 def store_clock(fs: pafs.FileSystem, directory: str) -> float:
-    """The time now on the store's clock: the modification time of a probe object written under `directory`."""
-    probe = f"{directory}/.clock-{uuid.uuid4().hex}"
+    """The time now on the store's clock: the modification time of a probe object written under `directory`.
+
+    The probe is named like a data file: a table bucket (S3 Tables, SeaweedFS) refuses
+    other names under a table's location.
+    """
+    probe = f"{directory}/.clock-{uuid.uuid4().hex}.parquet"
     with fs.open_output_stream(probe) as out:
         out.write(b"")
     try:

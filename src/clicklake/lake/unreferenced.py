@@ -93,7 +93,7 @@ def _remove_unreferenced_objects(table: Table, older_than: datetime) -> tuple[in
         if is_object_store(location):
             path = filesystem(table.io, location)[1]
             referenced.update((path, unquote(path)))
-    cutoff = store_clock(fs, root) - (datetime.now(UTC) - older_than).total_seconds()
+    cutoff = store_clock(fs, f"{root}/data") - (datetime.now(UTC) - older_than).total_seconds()
     deleted = freed = 0
     for directory, avro_only in ((f"{root}/data", False), (f"{root}/metadata", True)):
         for stored in list_files(fs, directory):
