@@ -161,9 +161,7 @@ class LakeSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         if self.warehouse and not rest and not self.warehouse.startswith("s3://"):
             raise ValueError(f"warehouse: {self.warehouse!r} is not empty nor an s3://bucket/prefix location")
         if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key):
-            raise ValueError(
-                "s3_access_key_id and s3_secret_access_key are set together, or neither (AWS default chain)"
-            )
+            raise ValueError("s3_access_key_id and s3_secret_access_key go together: set both, or neither")
         if self.catalog_credential and not rest:
             raise ValueError("catalog_credential: set only for a REST catalog (catalog_uri http(s)://...)")
 
