@@ -2,7 +2,7 @@
 
 The same events go into a lake with a local warehouse (one run) and into one in a bucket
 (a first run, then an incremental one); every table, a Stats API query and the SQL sandbox
-must give the same figures on both.
+must give the same figures on both. The transform also publishes through the REST catalog.
 """
 
 from __future__ import annotations
@@ -160,3 +160,25 @@ def test_the_loader_commits_bronze_into_the_bucket(weed: SeaweedFS, tmp_path: Pa
     assert [r["event_id"] for r in rows] == sorted(f"a{i}" for i in range(30))
     prefix = warehouse.location.removeprefix("s3://")
     assert [k for k in weed.keys(warehouse.location) if k.startswith(f"{prefix}/bronze/events/data/")]
+
+
+def test_the_transform_publishes_into_the_rest_catalogs_table_bucket(
+    lakes: Lakes, weed: SeaweedFS, tmp_path: Path
+) -> None:
+    from lake.test_catalog_rest import empty
+
+    catalog = weed.rest_catalog(tmp_path / "data")
+    empty(catalog)
+    try:
+        lake = S3Lake(tmp_path / "data", catalog)
+        lake.add(*first_batch())
+        assert lake.run().outcome == "published"
+        for name in TABLE_KEYS:
+            assert catalog.load_table(name).location().startswith(f"s3://{weed.table_bucket}/")
+        counts = "select count(*) as n from {}"
+        assert lake.rows(counts.format("silver.events")) == lake.rows(counts.format("bronze.events"))
+        assert lake.rows(counts.format("gold.fact_orders"))[0]["n"] == len(
+            {r.order.order_id for r in first_batch() if r.order}
+        )
+    finally:
+        empty(catalog)
