@@ -162,9 +162,7 @@ def test_the_loader_commits_bronze_into_the_bucket(weed: SeaweedFS, tmp_path: Pa
     assert [k for k in weed.keys(warehouse.location) if k.startswith(f"{prefix}/bronze/events/data/")]
 
 
-def test_the_transform_publishes_into_the_rest_catalogs_table_bucket(
-    lakes: Lakes, weed: SeaweedFS, tmp_path: Path
-) -> None:
+def test_the_transform_publishes_into_the_rest_catalogs_table_bucket(weed: SeaweedFS, tmp_path: Path) -> None:
     from lake.test_catalog_rest import empty
 
     catalog = weed.rest_catalog(tmp_path / "data")
