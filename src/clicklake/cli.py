@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from clicklake import __version__
-from clicklake.config import Settings, load_settings, settings_table
+from clicklake.config import Settings, load_settings, settings_table, shown
 from clicklake.errors import ClicklakeError, InputError, TerminalError
 
 if TYPE_CHECKING:
@@ -430,7 +430,7 @@ def _realtime(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _config(args: argparse.Namespace, settings: Settings) -> int:
-    rows = [(doc.key, _value(settings, doc.key)) for doc in settings_table()]
+    rows = [(doc.key, shown(doc.key, _value(settings, doc.key))) for doc in settings_table()]
     if args.format == "json":
         print(msgspec.json.encode(dict(rows)).decode())
     else:
@@ -456,18 +456,18 @@ def _schema(args: argparse.Namespace, settings: Settings) -> int:
 
 def _catalog(settings: Settings) -> Catalog:
     """The catalog the settings name, with every lake table (a fresh data dir answers 0 rows, not "no such table")."""
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
     from clicklake.lake.tables import ensure_tables
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     ensure_tables(catalog)
     return catalog
 
 
 def _read_catalog(settings: Settings) -> Catalog:
     """The catalog of an existing lake, for a command that only reads: nothing is created or written."""
-    from clicklake.lake.catalog import CATALOG_FILE, open_catalog
+    from clicklake.lake.catalog import CATALOG_FILE, catalog_from_settings
 
     data = settings.data_dir.resolve()
     if settings.catalog_uri is None and not (data / CATALOG_FILE).is_file():
@@ -476,7 +476,7 @@ def _read_catalog(settings: Settings) -> Catalog:
             f"{where} at {data}; set CLICKLAKE_DATA (or `data` in clicklake.toml) to the data directory "
             "that `clicklake up` writes, or start it there first"
         )
-    return open_catalog(settings.data_dir, settings.catalog_uri)
+    return catalog_from_settings(settings)
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> int:
@@ -845,6 +845,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClicklakeError as exc:
         print(f"clicklake: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a store that failed (object storage out of reach, a full disk): its message says which
+        print(f"clicklake: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -31,6 +31,24 @@ CONFIG_ENV: Final = "CLICKLAKE_CONFIG"
 #: tests' failpoint (`clicklake._failpoint`).
 NOT_SETTINGS: Final = frozenset({CONFIG_ENV, "CLICKLAKE_FAILPOINT"})
 DEFAULT_FILE: Final = "clicklake.toml"
+#: Settings whose values are never printed (`clicklake config`, error messages).
+SECRET_SETTINGS: Final = frozenset(
+    {
+        "lake.s3_secret_access_key",
+        "lake.catalog_credential",
+        "web.oidc_client_secret",
+        "alerts.smtp_password",
+    }
+)
+
+
+def shown(key: str, value: object) -> object:
+    """`value` as it may be printed: a secret setting's value is hidden (set or not is still told)."""
+    if key in SECRET_SETTINGS and value:
+        return "********"
+    if isinstance(value, dict):  # a whole table of settings, named in an error
+        return {k: shown(f"{key}.{k}" if key else k, v) for k, v in value.items()}
+    return value
 
 
 class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -70,10 +88,45 @@ class LakeSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         str,
         Meta(
             description=(
-                "SQLAlchemy URI of the Iceberg SQL catalog, e.g. postgresql+psycopg2://user@host/db; "
-                "empty for SQLite at <data>/catalog.sqlite3."
+                "The Iceberg catalog: a SQLAlchemy URI of a SQL catalog, e.g. postgresql+psycopg2://user@host/db; "
+                "an http(s):// URL of an Iceberg REST catalog; empty for SQLite at <data>/catalog.sqlite3."
             )
         ),
+    ] = ""
+    catalog_credential: Annotated[
+        str,
+        Meta(
+            description=(
+                "REST catalog only: OAuth2 client credentials as client_id:client_secret, exchanged for a token "
+                "at the catalog; empty for none. Never printed."
+            )
+        ),
+    ] = ""
+    warehouse: Annotated[
+        str,
+        Meta(
+            description=(
+                "Where new tables put their files: empty for <data>/warehouse, or s3://bucket/prefix on "
+                "S3-compatible object storage. With a REST catalog, the catalog's warehouse name, passed as it is."
+            )
+        ),
+    ] = ""
+    s3_endpoint: Annotated[
+        str,
+        Meta(description="S3 endpoint URL, e.g. http://127.0.0.1:8333 (SeaweedFS, MinIO); empty for AWS S3."),
+    ] = ""
+    s3_region: Annotated[
+        str,
+        Meta(
+            description=("S3 region of the warehouse bucket; empty: us-east-1 with an s3_endpoint, else asked of AWS.")
+        ),
+    ] = ""
+    s3_access_key_id: Annotated[
+        str, Meta(description="S3 access key id; empty for the AWS default chain (AWS_* variables, ~/.aws, role).")
+    ] = ""
+    s3_secret_access_key: Annotated[
+        str,
+        Meta(description="S3 secret access key (prefer CLICKLAKE_LAKE__S3_SECRET_ACCESS_KEY). Never printed."),
     ] = ""
     snapshot_retention_hours: Annotated[
         float,
@@ -102,6 +155,15 @@ class LakeSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     maintain_interval_minutes: Annotated[
         float, Meta(ge=0, description="How often `clicklake up` runs maintenance; 0 turns it off.")
     ] = 15.0
+
+    def __post_init__(self) -> None:
+        rest = self.catalog_uri.startswith(("http://", "https://"))
+        if self.warehouse and not rest and not self.warehouse.startswith("s3://"):
+            raise ValueError(f"warehouse: {self.warehouse!r} is not empty nor an s3://bucket/prefix location")
+        if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key):
+            raise ValueError("s3_access_key_id and s3_secret_access_key go together: set both, or neither")
+        if self.catalog_credential and not rest:
+            raise ValueError("catalog_credential: set only for a REST catalog (catalog_uri http(s)://...)")
 
 
 class LoadSettings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -573,4 +635,5 @@ def _explain(message: str, merged: dict[str, Any], origins: dict[str, str]) -> s
     for part in path.split(".") if path else []:
         value = value.get(part) if isinstance(value, dict) else None
     origin = origins.get(path, "the config")
+    value = shown(path, value)
     return f"Setting {path!r} has a bad value {value!r} (from {origin}): {msg[:1].lower()}{msg[1:]}."

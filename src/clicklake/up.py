@@ -73,13 +73,13 @@ async def _announce(server: uvicorn.Server, settings: Settings) -> None:
 async def _maintain_periodically(settings: Settings, loader: Loader, metadata: Metadata) -> None:
     """Every `lake.maintain_interval_minutes`: compact, expire snapshots, remove old files, trim the stream,
     and destroy the cookieless-id salts older than 48 h."""
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
     from clicklake.load import maintain_all
 
     interval = settings.lake.maintain_interval_minutes * 60
     if interval <= 0:
         return
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     while True:
         await asyncio.sleep(interval)
         try:
@@ -136,12 +136,12 @@ async def _alert_periodically(
     scheduled e-mail reports that are due."""
     from clicklake.alerts import Evaluator, Rules, Sources
     from clicklake.alerts.email_reports import EmailReports, send_due
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
 
     interval = settings.alerts.interval_s
     if interval <= 0:
         return
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     sources = Sources(
         metadata=metadata,
         data_dir=settings.data_dir,
@@ -203,13 +203,13 @@ async def run(settings: Settings, *, demo: bool = False) -> None:
 def _add_metrics(settings: Settings, app: Starlette, loader: Loader, realtime: Realtime) -> None:
     """Stream lag per consumer group, table freshness and per-stage records on `/metrics`."""
     from clicklake.alerts.metrics import PipelineCollector
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
 
     def stage_records() -> dict[str, int]:
         stats = loader.stats
         return {"loader": stats.events, "quarantine": stats.quarantined, "realtime": realtime.records_read}
 
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     collector = PipelineCollector(
         loader.stream,
         lambda: catalog,

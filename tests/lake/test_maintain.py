@@ -368,14 +368,15 @@ def test_unreferenced_files_are_deleted_once_old(catalog: Catalog, loader: Loade
     assert len(all_rows(table)) == loader.next_id
 
 
-def test_remove_unreferenced_files_skips_a_warehouse_that_is_not_local(
+def test_remove_unreferenced_files_skips_a_store_it_cannot_list(
     catalog: Catalog, loader: Loader, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # a local folder and s3:// are listed (tests/lake/test_s3_maintain.py); other stores are left alone
     table = loader.table
-    table.metadata = table.metadata.model_copy(update={"location": "s3://bucket/warehouse/bronze/events"})
+    table.metadata = table.metadata.model_copy(update={"location": "gs://bucket/warehouse/bronze/events"})
     with caplog.at_level(logging.INFO, logger="clicklake.lake.maintain"):
         assert remove_unreferenced_files(table, datetime.now(UTC) + timedelta(days=1)) == (0, 0)
-    assert "is not a local path" in caplog.text
+    assert "cannot list gs://bucket/warehouse/bronze/events" in caplog.text
 
 
 # -- the command ------------------------------------------------------------------

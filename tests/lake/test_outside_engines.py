@@ -105,3 +105,33 @@ def test_the_snippets_of_docs_lake_md_open_the_lake(lake: Path) -> None:
     sql = "select event_type, count(*) as n from silver.events group by 1"
     assert counted == {r["event_type"]: r["n"] for r in query(open_catalog(lake), sql).to_pylist()}
     assert sum(counted.values()) == 10
+
+
+@pytest.mark.s3
+@pytest.mark.filterwarnings("ignore::UserWarning")  # daft warns that a scan has no partition filter
+def test_outside_engines_read_the_lake_on_s3(weed: Any, tmp_path: Path) -> None:
+    """daft through the table's own FileIO settings, polars given the S3 endpoint and keys, as docs/lake.md says."""
+    from lake.test_s3_lake import S3Lake
+
+    warehouse = weed.warehouse()
+    built = S3Lake(tmp_path / "data", open_catalog(tmp_path / "data", warehouse=warehouse))
+    built.add(*shopping_session(), event("page_view", "2026-11-20T09:00:00Z", page="https://a.example/b", visitor="v3"))
+    built.run()
+    os.environ["POLARS_ICEBERG_PLANNER"] = "pyiceberg"
+    storage_options = {
+        "aws_endpoint_url": weed.endpoint,
+        "aws_access_key_id": weed.access_key,
+        "aws_secret_access_key": weed.secret_key,
+        "aws_region": "us-east-1",
+        "aws_allow_http": "true",
+    }
+    for name in ("bronze.events", "silver.sessions", "gold.fact_orders"):
+        table = built.catalog.load_table(name)
+        assert table.location().startswith("s3://")
+        ours = query(built.catalog, f"select * from {name}")
+        assert ours.num_rows > 0
+        by_daft = daft.read_iceberg(table).to_arrow()
+        by_polars = pl.scan_iceberg(table, storage_options=storage_options).collect().to_arrow()
+        for theirs in (by_daft, by_polars):
+            assert sorted(theirs.column_names) == sorted(ours.column_names)
+            assert _summary(theirs, name) == _summary(ours, name)

@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.alerts.evaluator import Evaluator
     from clicklake.alerts.measure import Sources
     from clicklake.collect.metadata import Metadata
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
     from clicklake.stream import stream_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +176,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         await stop.wait()
         task.cancel()
 
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     with Metadata.open(settings) as md:
         sources = Sources(
             metadata=md,
@@ -236,12 +236,12 @@ def _reports_send(args: argparse.Namespace, settings: Settings) -> int:
 
     from clicklake.alerts.channels import send_email
     from clicklake.alerts.email_reports import compose
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
 
     with _reports(settings) as reports:
         report = reports.get(args.report_id)
         site = reports.metadata.site(report.site_id)
-        catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+        catalog = catalog_from_settings(settings)
         today = datetime.now(UTC).date()
         subject, text, label = compose(report, site.name if site else report.site_id, lambda: catalog, today)
         send_email(report.email, subject, text, settings.alerts)

@@ -1,4 +1,9 @@
-"""Open the Iceberg catalog: SQLite in the data directory, or any SQLAlchemy database URI."""
+"""Open the Iceberg catalog: SQLite in the data directory, any SQLAlchemy database URI, or an Iceberg REST catalog.
+
+The warehouse (`clicklake.lake.storage.Warehouse`) is the data directory's `warehouse`
+folder or an `s3://bucket/prefix` location; its S3 settings become the catalog's FileIO
+properties, which every table it loads inherits.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from clicklake._failpoint import failpoint
+from clicklake.lake.storage import Warehouse
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.catalog.sql import SqlCatalog
+
+    from clicklake.config import Settings
 
 CATALOG_NAME: Final = "clicklake"
 CATALOG_FILE: Final = "catalog.sqlite3"
@@ -42,17 +50,51 @@ def _catalog_class() -> type[SqlCatalog]:
     return _SqlCatalog
 
 
-def open_catalog(data_dir: Path, uri: str | None = None) -> Catalog:
-    """The `clicklake` SQL catalog with its warehouse in `data_dir/warehouse`.
+def open_catalog(
+    data_dir: Path, uri: str | None = None, *, warehouse: Warehouse | None = None, credential: str = ""
+) -> Catalog:
+    """The `clicklake` catalog, its warehouse in `data_dir/warehouse` unless `warehouse` names another.
 
-    `uri` is a SQLAlchemy URI (e.g. `postgresql+psycopg2://user@host/db`) for a
-    shared catalog; without it the catalog is `data_dir/catalog.sqlite3`. The
-    catalog's own tables are created on first use.
+    `uri` is a SQLAlchemy URI (e.g. `postgresql+psycopg2://user@host/db`) for a shared SQL
+    catalog, or the `http(s)://` URL of an Iceberg REST catalog (then `credential`,
+    `client_id:client_secret`, is exchanged for a token); without it the catalog is
+    `data_dir/catalog.sqlite3`. A SQL catalog's own tables are created on first use.
     """
-    data_dir = data_dir.resolve()
-    warehouse = data_dir / WAREHOUSE_DIR
-    if not warehouse.is_dir():  # a reader of an existing lake writes nothing
-        warehouse.mkdir(parents=True, exist_ok=True)
+    warehouse = warehouse or Warehouse()
+    properties = warehouse.properties()
+    if uri is not None and uri.startswith(("http://", "https://")):
+        return _rest_catalog(uri, warehouse, credential, properties)
+    if warehouse.local:
+        data_dir = data_dir.resolve()
+        folder = data_dir / WAREHOUSE_DIR
+        if not folder.is_dir():  # a reader of an existing lake writes nothing
+            folder.mkdir(parents=True, exist_ok=True)
+        location = folder.as_uri()
+    else:
+        location = warehouse.location.rstrip("/")
     if uri is None:
-        uri = f"sqlite:///{data_dir / CATALOG_FILE}"
-    return _catalog_class()(CATALOG_NAME, uri=uri, warehouse=warehouse.as_uri())
+        if not data_dir.is_dir():
+            data_dir.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{data_dir.resolve() / CATALOG_FILE}"
+    return _catalog_class()(CATALOG_NAME, uri=uri, warehouse=location, **properties)
+
+
+def catalog_from_settings(settings: Settings) -> Catalog:
+    """The catalog and warehouse that the settings name (`lake.*`)."""
+    lake = settings.lake
+    return open_catalog(
+        settings.data_dir, settings.catalog_uri, warehouse=Warehouse.of(lake), credential=lake.catalog_credential
+    )
+
+
+def _rest_catalog(uri: str, warehouse: Warehouse, credential: str, properties: dict[str, str]) -> Catalog:
+    """pyiceberg's REST catalog; the server may add FileIO properties of its own (its `/v1/config`)."""
+    from pyiceberg.catalog.rest import RestCatalog
+
+    if warehouse.location:
+        properties["warehouse"] = warehouse.location
+    if credential:
+        properties["credential"] = credential
+        # the token endpoint of the REST specification, named: pyiceberg warns when it has to assume it
+        properties["oauth2-server-uri"] = uri.rstrip("/") + "/v1/oauth/tokens"
+    return RestCatalog(CATALOG_NAME, uri=uri, **properties)

@@ -9,10 +9,11 @@
    by ONE snapshot (operation `overwrite`) that deletes exactly the files read.
 2. Snapshot expiry: snapshots older than `lake.snapshot_retention_hours` are
    removed from the metadata; the current one always stays.
-3. Unreferenced file removal (local warehouses only): data files, manifests and
-   manifest lists under the table's location that no remaining snapshot uses
-   and that are more than an hour old are deleted. `*.metadata.json` files are
-   left to `write.metadata.delete-after-commit.enabled`.
+3. Unreferenced file removal: data files, manifests and manifest lists under the
+   table's location (a local folder, or a prefix in object storage, listed through
+   pyarrow's file system) that no remaining snapshot uses and that are more than an
+   hour old are deleted. `*.metadata.json` files are left to
+   `write.metadata.delete-after-commit.enabled`.
 
 Every maintenance snapshot carries the stream position of its parent
 (`clicklake.lake.position.carry_position`), so the loader still resumes from the
@@ -25,15 +26,12 @@ the slice again against the new head itself.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
-from urllib.parse import unquote, urlparse
 
 import msgspec
 import pyarrow as pa
@@ -50,6 +48,7 @@ from clicklake.config import LakeSettings
 from clicklake.errors import TerminalError
 from clicklake.lake.position import carry_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE
+from clicklake.lake.unreferenced import remove_unreferenced_files, storage_clock
 
 log = logging.getLogger(__name__)
 
@@ -386,90 +385,14 @@ def _name(table: Table) -> str:
     return ".".join(table.name())
 
 
-# -- unreferenced files -----------------------------------------------------------
-
-
-def remove_unreferenced_files(table: Table, older_than: datetime) -> tuple[int, int]:
-    """Delete data files, manifests and manifest lists under the table's location that no snapshot uses.
-
-    Only files older than `older_than` (this process's clock) go, so a file a writer has
-    just written and not yet committed stays; ages are measured on the file system's clock.
-    `*.metadata.json` files are never touched.
-    Returns (files deleted, bytes freed); (0, 0) for a warehouse that is not local.
-    """
-    root = _local_dir(table.location())
-    if root is None:
-        log.info("not removing unreferenced files of %s: %s is not a local path", _name(table), table.location())
-        return 0, 0
-    table.refresh()
-    referenced = _referenced_paths(table)
-    # a file's age is read on the clock that stamped it, the file system's, which need not
-    # agree with this process's (a network mount, a clock set by hand)
-    cutoff = storage_clock(root) - (datetime.now(UTC) - older_than).total_seconds()
-    deleted = freed = 0
-    for path in _candidates(root):
-        if path in referenced:
-            continue
-        try:
-            stat = os.lstat(path)
-            if stat.st_mtime >= cutoff:
-                continue
-            os.remove(path)
-        except FileNotFoundError:
-            continue
-        deleted += 1
-        freed += stat.st_size
-        log.debug("deleted unreferenced %s", path)
-    if deleted:
-        log.info("deleted %d unreferenced files of %s (%d bytes)", deleted, _name(table), freed)
-    return deleted, freed
-
-
-def storage_clock(directory: str | os.PathLike[str]) -> float:
-    """The time now on the clock of the file system holding `directory`: the mtime of a file written there."""
-    with tempfile.NamedTemporaryFile(dir=directory, prefix=".clock-") as probe:
-        return os.fstat(probe.fileno()).st_mtime
-
-
-def _local_dir(location: str) -> str | None:
-    parsed = urlparse(location)
-    if parsed.scheme == "file":
-        return os.path.normpath(parsed.netloc + parsed.path)
-    if parsed.scheme == "":
-        return os.path.normpath(os.path.abspath(location))
-    return None
-
-
-def _referenced_paths(table: Table) -> set[str]:
-    """Local paths of every file a snapshot of `table` reads, in both raw and percent-decoded form."""
-    io = table.io
-    locations: set[str] = set()
-    seen_manifests: set[str] = set()
-    for snapshot in table.snapshots():
-        locations.add(snapshot.manifest_list)
-        for manifest in snapshot.manifests(io):
-            locations.add(manifest.manifest_path)
-            if manifest.manifest_path in seen_manifests:
-                continue
-            seen_manifests.add(manifest.manifest_path)
-            # an entry DELETED in this manifest's snapshot is read by no snapshot that has the manifest
-            locations.update(entry.data_file.file_path for entry in manifest.fetch_manifest_entry(io))
-    locations.update(s.statistics_path for s in table.metadata.statistics)
-    locations.update(s.statistics_path for s in table.metadata.partition_statistics)
-    paths: set[str] = set()
-    for location in locations:
-        local = _local_dir(location)
-        if local is not None:
-            # when unsure how a path was encoded, keep the file under either reading
-            paths.update((local, os.path.normpath(unquote(local))))
-    return paths
-
-
-def _candidates(root: str) -> Iterable[str]:
-    """Regular files under `root/data`, and the Avro manifests and manifest lists in `root/metadata`."""
-    for directory, avro_only in ((os.path.join(root, "data"), False), (os.path.join(root, "metadata"), True)):
-        for dirpath, _, filenames in os.walk(directory):
-            for name in filenames:
-                path = os.path.join(dirpath, name)
-                if (not avro_only or name.endswith(".avro")) and os.path.isfile(path) and not os.path.islink(path):
-                    yield os.path.normpath(path)
+__all__ = [
+    "COMPACTIONS",
+    "Compaction",
+    "MaintainReport",
+    "TableReport",
+    "compact",
+    "expire_snapshots",
+    "maintain",
+    "remove_unreferenced_files",
+    "storage_clock",
+]

@@ -1,7 +1,13 @@
 """DuckDB views over the Parquet files of an Iceberg snapshot: how every stage reads the lake with SQL.
 
 `clicklake query` (`clicklake.query.engine`) makes one per lake table; the transform makes
-them over the snapshots and days it reads. Only a local warehouse is supported yet.
+them over the snapshots and days it reads.
+
+Local files are read by DuckDB's own `read_parquet`. Files in object storage are read
+through pyarrow: a `pyarrow.dataset` over the snapshot's files, on the S3 file system of the
+table's FileIO, is registered in the connection, and DuckDB scans it lazily, pushing its
+column projection and filters down into the dataset (DuckDB's httpfs and iceberg extensions
+would have to be downloaded, which clicklake never does at run time).
 """
 
 from __future__ import annotations
@@ -9,15 +15,18 @@ from __future__ import annotations
 from urllib.parse import unquote, urlparse
 
 import duckdb
+import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.io import FileIO
 from pyiceberg.schema import index_by_id
 from pyiceberg.table import FileScanTask, Table
 
 from clicklake.errors import ClicklakeError
+from clicklake.lake.storage import in_store, is_local
 
 
 class UnsupportedLocation(ClicklakeError, ValueError):
-    """A data file lives where DuckDB cannot read it here (object storage is not wired yet)."""
+    """A data file lives where clicklake cannot read it (a scheme other than file:// and s3://)."""
 
 
 def register_view(
@@ -30,12 +39,13 @@ def register_view(
     snapshot_id: int | None = None,
     tasks: list[FileScanTask] | None = None,
 ) -> list[str]:
-    """Create (or replace) the view `schema_name.name` over a snapshot of the table; return the files it reads.
+    """Create (or replace) the view `schema_name.name` over a snapshot of the table; return the local files it reads.
 
     The snapshot is the current one unless `snapshot_id` names another. With a `row_filter`
     the view reads only the data files whose partition values and column bounds may hold
     matching rows; a query must still filter the rows of those files itself. `tasks`, when
     given, are that scan's planned files (a caller that planned them already saves the work).
+    Files in object storage are scanned through pyarrow and are not among those returned.
     """
     view = f"{ident(schema_name)}.{ident(name)}"
     empty_name = f"__empty_{schema_name}_{name}"
@@ -51,10 +61,16 @@ def register_view(
         con.register(rows_name, scan.to_arrow())
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {ident(rows_name)}")
         return []
-    files = [local_path(task.file.file_path) for task in tasks]
-    if not files:
+    locations = [task.file.file_path for task in tasks]
+    if not locations:
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {ident(empty_name)}")
         return []
+    if not all(is_local(location) for location in locations):
+        # the table's schema: a file without a newer column (or nested field) reads it as null
+        source = parquet_source(con, f"__files_{schema_name}_{name}", table.io, locations, table.schema().as_arrow())
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {source}")
+        return []
+    files = [local_path(location) for location in locations]
     # hive_partitioning off: the folder names (bronze's `events_type=`) are not columns of the table
     if _uniform(table, tasks):
         source = f"read_parquet({list_literal(files)}, hive_partitioning = false)"
@@ -67,6 +83,24 @@ def register_view(
         "hive_partitioning = false)"
     )
     return files
+
+
+def parquet_source(
+    con: duckdb.DuckDBPyConnection, name: str, io: FileIO, locations: list[str], schema: pa.Schema | None = None
+) -> str:
+    """A FROM-clause source over Parquet files of the lake: `read_parquet` of local files, else a dataset `name`.
+
+    For object storage, a `pyarrow.dataset` on the file system of `io` is registered under
+    `name` (nothing is read until a query scans it). With `schema` the files are read as
+    that schema (a missing column is null); without it, as the first file's.
+    """
+    if all(is_local(location) for location in locations):
+        return f"read_parquet({list_literal([local_path(loc) for loc in locations])}, hive_partitioning = false)"
+    import pyarrow.dataset as ds
+
+    fs, paths = in_store(io, locations)
+    con.register(name, ds.dataset(paths, schema=schema, format="parquet", filesystem=fs))
+    return ident(name)
 
 
 def _uniform(table: Table, tasks: list[FileScanTask]) -> bool:
@@ -84,8 +118,7 @@ def local_path(location: str) -> str:
     parsed = urlparse(location)
     if parsed.scheme in ("", "file"):
         return unquote(parsed.path) if parsed.scheme else location
-    # object storage needs DuckDB's httpfs and credentials: not wired yet
-    raise UnsupportedLocation(f"cannot read data file {location}: only a local warehouse is supported")
+    raise UnsupportedLocation(f"{location} is not a local file")
 
 
 def ident(name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyiceberg.catalog import Catalog
 
 from clicklake.config import Settings
-from clicklake.lake.catalog import open_catalog
+from clicklake.lake.catalog import catalog_from_settings
 from clicklake.lake.maintain import MaintainReport, maintain
 from clicklake.load.loader import GROUP, Loader, LoadStats
 from clicklake.stream import Stream, TrimResult, stream_from_settings
@@ -18,7 +18,7 @@ def loader_from_settings(settings: Settings, stream: Stream) -> Loader:
     load = settings.load
     return Loader(
         stream,
-        open_catalog(settings.data_dir, settings.catalog_uri),
+        catalog_from_settings(settings),
         settings.data_dir / "load",
         flush_interval_s=load.flush_interval_s,
         flush_records=load.flush_records,

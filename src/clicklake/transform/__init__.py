@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from clicklake.config import Settings
-from clicklake.lake.catalog import open_catalog
+from clicklake.lake.catalog import catalog_from_settings
 from clicklake.transform.metrics import TransformMetrics
 from clicklake.transform.runner import Transformer, TransformReport
 
@@ -20,7 +20,7 @@ def transformer_from_settings(
 ) -> Transformer:
     """A transformer of the catalog that the settings name, with its lock and scratch space in `<data>/transform`."""
     return Transformer(
-        open_catalog(settings.data_dir, settings.catalog_uri),
+        catalog_from_settings(settings),
         settings.transform,
         settings.data_dir / "transform",
         metrics=metrics,

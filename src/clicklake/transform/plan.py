@@ -47,6 +47,7 @@ from pyiceberg.types import DateType, TimestamptzType
 
 from clicklake.errors import TerminalError
 from clicklake.lake.maintain import OPERATION_KEY
+from clicklake.lake.views import parquet_source
 
 SEQUENCE_KEY: Final = "clicklake.transform.bronze-sequence-number"
 SNAPSHOT_KEY: Final = "clicklake.transform.bronze-snapshot-id"
@@ -153,10 +154,10 @@ def days_of(
         if bounds is not None and bounds[0] == bounds[1]:
             days.add(bounds[0])
         else:
-            to_read.append(local_path(data_file.file_path))
+            to_read.append(data_file.file_path)
     if to_read:
-        listing = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in to_read) + "]"
-        rows = con.execute(f"SELECT DISTINCT CAST(ts AS DATE) FROM read_parquet({listing})").fetchall()
+        source = parquet_source(con, "__bronze_added", bronze.io, to_read)
+        rows = con.execute(f"SELECT DISTINCT CAST(ts AS DATE) FROM {source}").fetchall()
         days.update(row[0] for row in rows)
     for data_file in removed:
         bounds = _bounds(data_file, ts_id)
@@ -326,10 +327,10 @@ def day_counts(
             if bounds[0] in counts:
                 counts[bounds[0]] += task.file.record_count
         else:
-            to_read.append(local_path(task.file.file_path))
+            to_read.append(task.file.file_path)
     if to_read:
-        listing = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in to_read) + "]"
-        rows = con.execute(f"SELECT CAST(ts AS DATE), count(*) FROM read_parquet({listing}) GROUP BY 1").fetchall()
+        source = parquet_source(con, "__bronze_spanning", bronze.io, to_read)
+        rows = con.execute(f"SELECT CAST(ts AS DATE), count(*) FROM {source} GROUP BY 1").fetchall()
         for day, n in rows:
             if day in counts:
                 counts[day] += int(n)
@@ -337,13 +338,13 @@ def day_counts(
 
 
 def local_path(location: str) -> str:
-    """The local path of a warehouse file URI (`file:///...`) or path; other schemes are not supported yet."""
+    """The local path of a warehouse file URI (`file:///...`) or path (object storage has none)."""
     parsed = urlparse(location)
     if parsed.scheme == "":
         return location
     if parsed.scheme == "file":
         return unquote(parsed.path)
-    raise TerminalError(f"cannot transform {location}: only a local warehouse is supported")
+    raise TerminalError(f"{location} is not a local file")
 
 
 # -- day sets -------------------------------------------------------------------------

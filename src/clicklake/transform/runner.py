@@ -45,6 +45,7 @@ from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Snapshot
 
 from clicklake.config import SegmentRule, TransformSettings
+from clicklake.lake.storage import is_local, upload
 from clicklake.lake.tables import BRONZE_EVENTS, TableDef
 from clicklake.lake.tables import ensure_tables as ensure_lake_tables
 from clicklake.lake.views import register_view
@@ -132,7 +133,19 @@ class _Built:
     directory: Path
     replace: BooleanExpression
     files: list[DataFile] = field(default_factory=list)
+    #: The files as written on this machine (the checks read them).
     paths: list[str] = field(default_factory=list)
+    #: Their copies in object storage, when the table is there.
+    uploaded: list[str] = field(default_factory=list)
+
+    def discard(self) -> None:
+        """Remove the files written for a stage that is not published."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+        for location in self.uploaded:
+            try:
+                self.table.io.delete(location)
+            except OSError as exc:
+                log.warning("could not delete unpublished %s: %s", location, exc)
 
     @property
     def rows(self) -> int:
@@ -475,7 +488,10 @@ class Transformer:
         started = time.monotonic()
         table = tables[identifier]
         definition: TableDef = _DEFS[identifier]
-        directory = Path(local_path(table.location())) / "data" / f"transform-{uuid.uuid4().hex}"
+        folder = f"transform-{uuid.uuid4().hex}"
+        stored = not is_local(table.location())
+        # in object storage: written in the scratch folder, then uploaded; the checks read the local copies
+        directory = self.work_dir / "tmp" / folder if stored else Path(local_path(table.location())) / "data" / folder
         built = _Built(identifier, table, directory, replace if replace is not None else day_filter(days))
         directory.parent.mkdir(parents=True, exist_ok=True)
         schema = table.schema()
@@ -484,9 +500,17 @@ class Transformer:
         built.paths = sorted(str(p) for p in directory.rglob("*.parquet"))
         if has_list(schema):
             rewrite_with_list_types(built.paths)
-        # the same spelling as pyiceberg's own writer: file:// and the path as it is, not percent-encoded
-        scheme = "file://" if table.location().startswith("file:") else ""
-        built.files = data_files(table, [scheme + p for p in built.paths])
+        if stored:
+            base = f"{table.location().rstrip('/')}/data/{folder}/"
+            locations = [base + Path(p).relative_to(directory).as_posix() for p in built.paths]
+            built.files = data_files(table, built.paths, stored_at=locations)
+            for path, location in zip(built.paths, locations, strict=True):
+                upload(table.io, Path(path), location)
+            built.uploaded = locations
+        else:
+            # the same spelling as pyiceberg's own writer: file:// and the path as it is, not percent-encoded
+            scheme = "file://" if table.location().startswith("file:") else ""
+            built.files = data_files(table, [scheme + p for p in built.paths])
         seconds = time.monotonic() - started
         report.timings[identifier] = report.timings.get(identifier, 0.0) + seconds
         scope = f"{len(days)} days" if days is not None else "all"
@@ -520,7 +544,7 @@ class Transformer:
         failed = [r for r in results if r.blocks]
         if failed:
             for built in pending:
-                shutil.rmtree(built.directory, ignore_errors=True)
+                built.discard()
             names = "; ".join(f"{r.table} {r.name}: {r.failing} failing ({r.detail})" for r in failed)
             tables = sorted({b.identifier for b in pending})
             raise _Blocked(f"{', '.join(tables)} not published (the previous snapshot stays): {names}")

@@ -9,6 +9,7 @@ and the days to build from a table `scope(day)`; see `docs/transform.md`.
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import cache
 from importlib.resources import files
 from typing import Final
@@ -124,12 +125,14 @@ def rewrite_with_list_types(paths: list[str]) -> None:
         pq.write_table(rows, path, compression="zstd")
 
 
-def data_files(table: Table, paths: list[str]) -> list[DataFile]:
+def data_files(table: Table, paths: list[str], *, stored_at: list[str] | None = None) -> list[DataFile]:
     """Iceberg DataFile entries for Parquet files that one COPY wrote into `table`'s folder (not committed).
 
     pyiceberg's own `add_files` path converts and checks the schema again for every file,
     about 10 ms each; the files of one COPY share one schema, so it is checked once here
-    and the statistics plan is computed once.
+    and the statistics plan is computed once. With `stored_at`, `paths` are local copies
+    of files whose locations in the table are those: their footers are read here, not
+    fetched back.
     """
     if not paths:
         return []
@@ -140,9 +143,14 @@ def data_files(table: Table, paths: list[str]) -> list[DataFile]:
     spec = metadata.spec()
     out = []
     for i, path in enumerate(paths):
-        input_file = table.io.new_input(path)
-        with input_file.open() as stream:
-            parquet = pq.read_metadata(stream)
+        if stored_at is None:
+            input_file = table.io.new_input(path)
+            with input_file.open() as stream:
+                parquet = pq.read_metadata(stream)
+            size = len(input_file)
+        else:
+            parquet = pq.read_metadata(path)
+            size = os.path.getsize(path)
         if i == 0:
             _check_pyarrow_schema_compatible(
                 schema, parquet.schema.to_arrow_schema(), format_version=metadata.format_version
@@ -153,10 +161,10 @@ def data_files(table: Table, paths: list[str]) -> list[DataFile]:
         out.append(
             DataFile.from_args(
                 content=DataFileContent.DATA,
-                file_path=path,
+                file_path=path if stored_at is None else stored_at[i],
                 file_format=FileFormat.PARQUET,
                 partition=statistics.partition(spec, schema),
-                file_size_in_bytes=len(input_file),
+                file_size_in_bytes=size,
                 sort_order_id=None,
                 spec_id=metadata.default_spec_id,
                 equality_ids=None,

@@ -437,11 +437,11 @@ class Web:
 
 def web_from_settings(settings: Settings, metadata: Metadata) -> Web:
     """The web stage over the catalog and metadata database the settings name."""
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
     from clicklake.lake.tables import ensure_tables
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     ensure_tables(catalog)
     q = settings.query
     limits = Limits(timeout_s=q.timeout_s, memory_limit=q.memory_limit, max_rows=q.max_rows, threads=q.threads)
