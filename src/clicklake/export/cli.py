@@ -37,7 +37,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _postgres(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.errors import InputError
     from clicklake.export import export_postgres
-    from clicklake.lake.catalog import CATALOG_FILE, open_catalog
+    from clicklake.lake.catalog import CATALOG_FILE, catalog_from_settings
 
     dsn = args.dsn or settings.export.dsn
     if not dsn:
@@ -45,7 +45,7 @@ def _postgres(args: argparse.Namespace, settings: Settings) -> int:
     data = settings.data_dir.resolve()
     if settings.catalog_uri is None and not (data / CATALOG_FILE).is_file():  # the lake is only read
         raise InputError(f"no lake catalog at {data}; set CLICKLAKE_DATA to the data directory 'clicklake up' writes")
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     report = export_postgres(catalog, dsn, args.schema or settings.export.schema)
     if args.format == "json":
         out = msgspec.to_builtins(report)

@@ -336,14 +336,14 @@ def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
 
 def run_forever(settings: Settings, stop: threading.Event) -> None:
     """Export every `export.interval_s` until `stop` is set; returns at once when no `export.dsn` is set."""
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
 
     dsn = settings.export.dsn
     if not dsn:
         log.info("no export.dsn set: the warehouse export does not run")
         return
     engine_for(dsn).dispose()  # a bad DSN is a ConfigError at start-up, not a log line every interval
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     while not stop.is_set():
         try:
             export_postgres(catalog, dsn, settings.export.schema)
