@@ -225,3 +225,18 @@ def postgres_uri() -> Iterator[str]:
 def stop_server_fixture() -> Callable[..., tuple[int, str, str]]:
     """`stop_server`, for tests that cannot import conftest."""
     return stop_server
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nats-server with JetStream on a free loopback port for the whole session; fails (no skip) if it cannot start.
+
+    Tests that share it use stream names of their own (`uuid`), so they never see each other's data.
+    """
+    from nats_server import NatsServer
+
+    server = NatsServer(tmp_path_factory.mktemp("nats") / "store").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -1,0 +1,90 @@
+"""The few JetStream requests `stream/nats.py` makes below nats-py's API, and its URI.
+
+nats-py 2.16 has no call for a batched direct get (ADR-31, nats-server 2.11 or later): one
+request `{"seq": S, "batch": N}` to `$JS.API.DIRECT.GET.<stream>` answers with up to N stored
+messages from sequence S on (skipping purged ones), each with its sequence and timestamp in
+headers, then a status message 204 "EOB" (or one 404 when there is nothing). That is the
+backend's `read`: one round trip, and no consumer state on the server for a positional read.
+The same request with `{"start_time": T}` finds the first message at or after a time (`trim`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import nats.errors
+
+from clicklake.errors import ConfigError
+
+DEFAULT_NAME: Final = "clicklake"
+_NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def parse_uri(uri: str) -> tuple[str, str]:
+    """`nats://host:port/NAME` → (server URL, stream name); `tls://` keeps TLS; NAME defaults to clicklake."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("nats", "tls") or not parts.netloc:
+        raise ConfigError(f"stream URI {uri!r}: expected nats://host:port/NAME")
+    name = parts.path.strip("/") or DEFAULT_NAME
+    if not set(name) <= _NAME_CHARS or len(name) > 200:
+        raise ConfigError(f"stream URI {uri!r}: the stream name {name!r} may hold only letters, digits and '-'")
+    return f"{parts.scheme}://{parts.netloc}", name
+
+
+@lru_cache(maxsize=4096)
+def _epoch_ms_of_second(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()) * 1000
+
+
+def timestamp_ms(text: str) -> int:
+    """Unix milliseconds of a JetStream RFC 3339 timestamp (`2026-01-02T03:04:05.123456789Z`)."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    return _epoch_ms_of_second(whole) + int((fraction + "000")[:3])
+
+
+async def _request(nc: Any, stream: str, body: dict[str, Any], timeout: float) -> list[Any]:
+    """Every message of one direct get answer, up to its end-of-batch or error status (not included)."""
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox)
+    try:
+        await nc.publish(f"$JS.API.DIRECT.GET.{stream}", json.dumps(body).encode(), reply=inbox)
+        out: list[Any] = []
+        while True:
+            msg = await sub.next_msg(timeout=timeout)
+            status = msg.headers.get("Status") if msg.headers else None
+            if status is None:
+                out.append(msg)
+                if "batch" not in body:
+                    return out
+            elif status in ("204", "404"):
+                return out
+            else:
+                raise nats.errors.Error(f"direct get on {stream}: status {status} {msg.headers}")
+    finally:
+        await sub.unsubscribe()
+
+
+async def direct_get(nc: Any, stream: str, seq: int, batch: int, timeout: float) -> list[tuple[int, str, bytes, int]]:
+    """Up to `batch` messages from sequence `seq` on: (sequence, key header, payload, timestamp ms)."""
+    msgs = await _request(nc, stream, {"seq": seq, "batch": batch}, timeout)
+    return [
+        (
+            int(m.headers["Nats-Sequence"]),
+            m.headers.get("Clicklake-Key", ""),
+            m.data,
+            timestamp_ms(m.headers["Nats-Time-Stamp"]),
+        )
+        for m in msgs
+    ]
+
+
+async def find_seq_at(nc: Any, stream: str, at_ns: int, timeout: float) -> int | None:
+    """The sequence of the first message stored at or after `at_ns` (Unix ns), None when there is none."""
+    seconds, ns = divmod(at_ns, 1_000_000_000)
+    when = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
+    msgs = await _request(nc, stream, {"start_time": when}, timeout)
+    return int(msgs[0].headers["Nats-Sequence"]) if msgs else None
