@@ -83,7 +83,7 @@ from clicklake.stream.base import (
     TrimResult,
 )
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
-from clicklake.stream.nats_wire import direct_get, find_seq_at, parse_uri
+from clicklake.stream.nats_wire import Publisher, direct_get, find_seq_at, parse_uri
 
 DEFAULT_PARTITIONS: Final = 4
 DEFAULT_MAX_BYTES: Final = 1 << 30
@@ -188,6 +188,7 @@ class NatsStream:
         self._thread.start()
         self._nc: Any = None
         self._js: Any = None
+        self._publisher: Publisher | None = None
         try:
             self._n, self._id = self._run(self._open(partitions, new_partitions), "open")
         except BaseException:
@@ -312,20 +313,16 @@ class NatsStream:
 
     async def _publish(self, records: Sequence[tuple[str, bytes]], parts: list[int]) -> list[int]:
         subjects = [self._subject(p) for p in range(self._n)]
-        futures = []
-        try:
-            for (key, payload), p in zip(records, parts, strict=True):
-                headers = {KEY_HEADER: quote(key, safe=_KEY_SAFE)}
-                msg_id = _msg_id(payload)
-                if msg_id is not None:
-                    headers["Nats-Msg-Id"] = msg_id
-                futures.append(await self._js.publish_async(subjects[p], payload, headers=headers))
-            acks = await asyncio.wait_for(asyncio.gather(*futures), self.timeout)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        return [ack.seq for ack in acks]
+        messages: list[tuple[str, bytes, dict[str, str]]] = []
+        for (key, payload), p in zip(records, parts, strict=True):
+            headers = {KEY_HEADER: quote(key, safe=_KEY_SAFE)}
+            msg_id = _msg_id(payload)
+            if msg_id is not None:
+                headers["Nats-Msg-Id"] = msg_id
+            messages.append((subjects[p], payload, headers))
+        if self._publisher is None:
+            self._publisher = Publisher(self._nc)
+        return await self._publisher.publish(messages, self.timeout)
 
     def _state(self, fresh: bool = False) -> list[_Partition]:
         now = time.monotonic()

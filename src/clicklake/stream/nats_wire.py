@@ -10,6 +10,7 @@ The same request with `{"start_time": T}` finds the first message at or after a 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,6 +18,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 import nats.errors
+import nats.js.errors
 
 from clicklake.errors import ConfigError
 
@@ -88,3 +90,69 @@ async def find_seq_at(nc: Any, stream: str, at_ns: int, timeout: float) -> int |
     when = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
     msgs = await _request(nc, stream, {"start_time": when}, timeout)
     return int(msgs[0].headers["Nats-Sequence"]) if msgs else None
+
+
+class Publisher:
+    """Publishes many messages with acknowledgements in flight at once, in order on one connection.
+
+    Written by hand because nats-py 2.16's `publish_async` loses a refusal: its reply handler
+    raises the server's error (`maximum messages exceeded`, ...) inside the subscription
+    callback instead of setting it on the future, so the caller only ever sees a timeout and
+    could not tell a full stream (503 + Retry-After) from a dead one.
+    """
+
+    def __init__(self, nc: Any) -> None:
+        self._nc = nc
+        self._prefix = ""
+        self._futures: dict[str, asyncio.Future[int]] = {}
+        self._counter = 0
+
+    async def _reply(self, msg: Any) -> None:
+        future = self._futures.pop(msg.subject[len(self._prefix) + 1 :], None)
+        if future is None or future.done():
+            return
+        if msg.headers and msg.headers.get("Status") == "503":
+            future.set_exception(nats.errors.NoRespondersError())
+            return
+        try:
+            answer = json.loads(msg.data)
+        except ValueError:
+            future.set_exception(nats.errors.Error(f"unreadable publish acknowledgement {msg.data[:200]!r}"))
+            return
+        error = answer.get("error")
+        if error:
+            future.set_exception(
+                nats.js.errors.APIError(
+                    code=error.get("code"), description=error.get("description"), err_code=error.get("err_code")
+                )
+            )
+        else:
+            future.set_result(int(answer["seq"]))
+
+    async def publish(self, messages: list[tuple[str, bytes, dict[str, str]]], timeout: float) -> list[int]:
+        """The stream sequence of each message once every one is acknowledged; the first failure is raised."""
+        if not self._prefix:
+            self._prefix = self._nc.new_inbox()
+            await self._nc.subscribe(f"{self._prefix}.*", cb=self._reply)
+        loop = asyncio.get_running_loop()
+        tokens: list[str] = []
+        futures: list[asyncio.Future[int]] = []
+        try:
+            for subject, payload, headers in messages:
+                self._counter += 1
+                token = str(self._counter)
+                future: asyncio.Future[int] = loop.create_future()
+                self._futures[token] = future
+                tokens.append(token)
+                futures.append(future)
+                await self._nc.publish(subject, payload, reply=f"{self._prefix}.{token}", headers=headers)
+            results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), timeout)
+        finally:
+            for token in tokens:
+                self._futures.pop(token, None)
+            for future in futures:
+                future.cancel()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [int(seq) for seq in results]
