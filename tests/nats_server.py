@@ -63,7 +63,9 @@ class NatsServer:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"nats-server did not start within {START_TIMEOUT} s:\n{self.log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"nats-server did not start within {START_TIMEOUT} s:\n{self.log.read_text()[-3000:]}"
+                )
             time.sleep(0.05)
         self._wait_jetstream(deadline)
         return self
@@ -79,7 +81,7 @@ class NatsServer:
             try:
                 await nc.jetstream().account_info()
                 return True
-            except Exception:  # noqa: BLE001 - not recovered yet
+            except Exception:
                 return False
             finally:
                 await nc.close()

@@ -115,6 +115,15 @@ class LoadSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         float,
         Meta(ge=0, description="A repeated (site_id, event_id) within this many seconds of ingest is dropped."),
     ] = 600.0
+    partitions: Annotated[
+        str,
+        Meta(
+            description=(
+                "Stream partitions this loader owns, e.g. 0-3 or 0,2 (empty: all). Several loaders of one stream "
+                "own disjoint sets and commit to the same tables."
+            )
+        ),
+    ] = ""
 
 
 class CollectSettings(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -211,7 +211,7 @@ def test_processes_creating_the_tables_at_once_all_succeed(tmp_path: Path, catal
         start.wait()
         try:
             ensure_tables(c)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=create, args=(c,)) for c in catalogs]

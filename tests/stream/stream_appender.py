@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+
 from clicklake.stream import open_stream
 
 BATCH = 100

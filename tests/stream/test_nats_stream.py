@@ -43,7 +43,9 @@ def test_keys_of_any_characters_come_back(nats_url: str) -> None:
 
 
 def test_jetstream_limits_refuse_with_stream_full(nats_url: str) -> None:
-    stream = NatsStream(nats_url, f"t{uuid.uuid4().hex[:16]}", 1, max_bytes=None, max_lag_records=None, retain_records=3)
+    stream = NatsStream(
+        nats_url, f"t{uuid.uuid4().hex[:16]}", 1, max_bytes=None, max_lag_records=None, retain_records=3
+    )
     with stream:
         stream.append([("k", b"a"), ("k", b"b"), ("k", b"c")])
         stream.commit("loader", 0, 3)

@@ -1,4 +1,4 @@
-"""Crash and concurrency, on every backend: acknowledged records survive kill -9; two writers never share or skip an offset.
+"""Crash and concurrency on every backend: acknowledged records survive kill -9; two writers share no offset.
 
 On NATS the server is the one that must survive: a kill -9 of nats-server itself midway,
 then a restart on the same store, keeps every acknowledged record.
@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from stream.conftest import BACKENDS, stream_uri
 
 from clicklake.stream import open_stream
+from stream.conftest import BACKENDS, stream_uri
 
 HELPER = Path(__file__).with_name("stream_appender.py")
 BATCH = 100

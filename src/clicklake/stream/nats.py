@@ -58,6 +58,7 @@ background thread, and every method submits a coroutine to it and waits for the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import secrets
 import threading
@@ -137,10 +138,7 @@ class _Partition(msgspec.Struct):
     pending: dict[str, int]
 
     def unread(self, group: str | None = None) -> int:
-        if group is None:
-            floor = min(self.floors.values(), default=0)
-        else:
-            floor = self.floors.get(group, 0)
+        floor = min(self.floors.values(), default=0) if group is None else self.floors.get(group, 0)
         return max(0, self.last_seq - max(floor, self.first_seq - 1))
 
 
@@ -211,7 +209,7 @@ class NatsStream:
             if _is_full(exc):
                 raise StreamFullError(f"the NATS stream {self.name!r} is full ({doing}): {exc.description}") from exc
             raise _unavailable(doing, exc) from exc
-        except (nats.errors.Error, OSError, TimeoutError, asyncio.TimeoutError) as exc:
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
             future.cancel()
             raise _unavailable(doing, exc) from exc
 
@@ -255,7 +253,8 @@ class NatsStream:
         """The partition's stream, created when missing (an existing one keeps its config)."""
         name = self._sname(partition)
         try:
-            return await self._js.stream_info(name)
+            info: api.StreamInfo = await self._js.stream_info(name)
+            return info
         except nats.js.errors.NotFoundError:
             pass
         retain_bytes, retain_records, window = self._retain
@@ -273,9 +272,10 @@ class NatsStream:
             metadata={"clicklake.partitions": str(n), "clicklake.stream_id": stream_id},
         )
         try:
-            return await self._js.add_stream(config)
+            info = await self._js.add_stream(config)
         except nats.js.errors.BadRequestError:
-            return await self._js.stream_info(name)  # another process created it first: use theirs
+            info = await self._js.stream_info(name)  # another process created it first: use theirs
+        return info
 
     def _check_partition(self, partition: int) -> None:
         if not 0 <= partition < self._n:
@@ -356,7 +356,10 @@ class NatsStream:
             unread_records = sum(p.unread() for p in state) + self._appended
             unread_bytes = sum(p.bytes * p.unread() // p.messages for p in state if p.messages)
             if self.max_lag_records is not None and unread_records + len(records) > self.max_lag_records:
-                problem = f"{unread_records} records are unread and {len(records)} more would pass max_lag_records={self.max_lag_records}"
+                problem = (
+                    f"{unread_records} records are unread and {len(records)} more would pass "
+                    f"max_lag_records={self.max_lag_records}"
+                )
             elif self.max_bytes is not None and unread_bytes + new_bytes > self.max_bytes:
                 problem = f"{unread_bytes} bytes are unread and {new_bytes} more would pass max_bytes={self.max_bytes}"
             else:
@@ -377,9 +380,7 @@ class NatsStream:
             got = self._run(direct_get(self._nc, self._sname(partition), offset + 1, max_records, self.timeout), "read")
             remaining = deadline - time.monotonic()
             if got or remaining <= 0:
-                return [
-                    StreamRecord(partition, seq - 1, unquote(key), payload, ts) for seq, key, payload, ts in got
-                ]
+                return [StreamRecord(partition, seq - 1, unquote(key), payload, ts) for seq, key, payload, ts in got]
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, _POLL_MAX)
 
@@ -468,7 +469,9 @@ class NatsStream:
                 cut[p] = max(cut[p], min(young if young is not None else s.last_seq + 1, protected))
         if max_bytes is not None:
             total = sum(s.bytes for s in state)
-            kept = sum(s.bytes * (s.last_seq + 1 - c) // s.messages for s, c in zip(state, cut, strict=True) if s.messages)
+            kept = sum(
+                s.bytes * (s.last_seq + 1 - c) // s.messages for s, c in zip(state, cut, strict=True) if s.messages
+            )
             if kept > max_bytes and total:
                 share = (kept - max_bytes) / kept
                 for p, s in enumerate(state):
@@ -495,10 +498,9 @@ class NatsStream:
         if not self._thread.is_alive():
             return
         if self._nc is not None:
-            try:
+            # closing a broken connection: nothing is left to save
+            with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._nc.close(), self._loop).result(self.timeout)
-            except Exception:  # noqa: BLE001, S110 - closing a broken connection: nothing left to save
-                pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(self.timeout)
         if not self._thread.is_alive():

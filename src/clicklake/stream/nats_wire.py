@@ -152,7 +152,9 @@ class Publisher:
                 self._futures.pop(token, None)
             for future in futures:
                 future.cancel()
+        seqs: list[int] = []
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        return [int(seq) for seq in results]
+            seqs.append(result)
+        return seqs
