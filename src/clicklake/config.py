@@ -44,12 +44,12 @@ class StreamSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         Meta(
             description=(
                 "The durable stream: empty for the embedded log in <data>/stream, "
-                "or local:///absolute/dir for one elsewhere."
+                "local:///absolute/dir for one elsewhere, or nats://host:port/NAME for NATS JetStream."
             )
         ),
     ] = ""
     partitions: Annotated[
-        int, Meta(ge=1, le=1024, description="Partitions of a new embedded stream (fixed once it exists).")
+        int, Meta(ge=1, le=1024, description="Partitions of a new stream (fixed once it exists).")
     ] = 4
     fsync: Annotated[
         bool, Meta(description="fsync every append (survives power loss, slower); off still survives a killed process.")
