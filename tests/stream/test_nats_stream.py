@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,30 @@ def test_uri_and_group_names_are_checked(nats_url: str) -> None:
         open_stream(f"{nats_url}/bad.name")
     with open_stream(_uri(nats_url), partitions=1) as stream, pytest.raises(ValueError, match="consumer group"):
         stream.commit("a.b", 0, 0)
+
+
+def test_a_server_that_goes_away_is_unavailable_at_once_and_used_again_when_back(tmp_path: Path) -> None:
+    from nats_server import NatsServer
+
+    server = NatsServer(tmp_path / "store").start()
+    try:
+        with open_stream(f"{server.url}/back", partitions=1, max_bytes=None, max_lag_records=None) as stream:
+            assert stream.append([("k", b"1")]) == [(0, 0)]
+            server.kill()
+            time.sleep(0.3)  # the client notices the closed connection
+            started = time.monotonic()
+            with pytest.raises(StreamUnavailableError):
+                stream.append([("k", b"2")])
+            assert time.monotonic() - started < 2
+            server.start()
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    assert stream.append([("k", b"3")]) == [(0, 1)]
+                    break
+                except StreamUnavailableError:
+                    assert time.monotonic() < deadline, "the stream did not reconnect"
+                    time.sleep(0.1)
+            assert [r.payload for r in stream.read(0, 0, 10)] == [b"1", b"3"]
+    finally:
+        server.stop()

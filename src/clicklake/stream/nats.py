@@ -200,6 +200,10 @@ class NatsStream:
         if not self._thread.is_alive():
             coro.close()
             raise StreamUnavailableError(f"the NATS stream {self.name!r} is closed")
+        if self._nc is not None and not self._nc.is_connected:
+            # Reconnecting: answer at once (the collector's 503) rather than after the request timeout.
+            coro.close()
+            raise StreamUnavailableError(f"the NATS stream is unavailable ({doing}): not connected to {self.url}")
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
             return future.result(self.timeout * 4)
