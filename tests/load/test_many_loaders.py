@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from clicklake.lake.catalog import open_catalog
+from clicklake.lake.position import committed_position
 from clicklake.query.engine import query
 from clicklake.schema.envelope import encode_payload
 from clicklake.stream import Stream, open_stream
@@ -87,6 +88,7 @@ def test_two_loaders_split_the_partitions_one_killed_and_restarted(
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err
         lag = stream.lag("loader")
+        ends = {s.partition: s.next_offset for s in stream.stats().partitions}
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -99,6 +101,8 @@ def test_two_loaders_split_the_partitions_one_killed_and_restarted(
     assert max(got.values()) == 1, f"repeated: {[k for k, v in got.items() if v > 1][:5]}"
     assert all(entry.records == 0 for entry in lag)  # the stream group shows both loaders caught up
     table = catalog.load_table("bronze.events")
+    position = committed_position(table)
+    assert position is not None and position.offsets == ends  # the last commit carries every partition
     summaries = [s.summary for s in table.snapshots() if s.summary is not None]
     assert len(summaries) >= 4  # many commits from both loaders, each carrying the whole position
     assert all("clicklake.stream-offsets" in s.additional_properties for s in summaries)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pyiceberg.catalog import Catalog
 
 from clicklake.config import Settings
@@ -27,12 +29,11 @@ def parse_partitions(spec: str, count: int) -> list[int] | None:
     if not spec.strip():
         return None
     out: set[int] = set()
-    try:
-        for part in spec.split(","):
-            low, _, high = part.strip().partition("-")
-            out.update(range(int(low), int(high or low) + 1))
-    except ValueError:
-        raise ConfigError(f"load partitions {spec!r}: expected numbers and ranges such as 0-3 or 0,2") from None
+    for part in spec.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if match is None or int(match[2] or match[1]) < int(match[1]):
+            raise ConfigError(f"load partitions {spec!r}: expected numbers and ranges such as 0-3 or 0,2")
+        out.update(range(int(match[1]), int(match[2] or match[1]) + 1))
     if not out or min(out) < 0 or max(out) >= count:
         raise ConfigError(f"load partitions {spec!r}: the stream has partitions 0..{count - 1}")
     return sorted(out)

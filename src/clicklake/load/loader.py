@@ -55,6 +55,7 @@ from pyiceberg.table import Table
 from clicklake._failpoint import failpoint
 from clicklake.errors import ConfigError, TransientError
 from clicklake.lake.bounds import upper_bound
+from clicklake.lake.maintain import commit_once
 from clicklake.lake.position import StreamPosition, committed_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE, QUARANTINE_SCHEMA, ensure_tables
 from clicklake.load.convert import Converter
@@ -331,7 +332,11 @@ class Loader:
         """
         for attempt in range(_COMMIT_ATTEMPTS):
             try:
-                table.append(rows, snapshot_properties=self._merged(table, position).properties())
+                # Not pyiceberg's own retry: it would rebase the append but keep a summary whose other
+                # partitions' offsets were read before the race (seen: a commit dropping partition 0).
+                view = commit_once(table)
+                view.append(rows, snapshot_properties=self._merged(table, position).properties())
+                table.metadata, table.metadata_location = view.metadata, view.metadata_location
                 return
             except CommitFailedException as exc:
                 table.refresh()
