@@ -97,3 +97,14 @@ def test_a_server_that_goes_away_is_unavailable_at_once_and_used_again_when_back
             assert [r.payload for r in stream.read(0, 0, 10)] == [b"1", b"3"]
     finally:
         server.stop()
+
+
+def test_trim_by_age_finds_the_first_young_record(nats_url: str) -> None:
+    with open_stream(_uri(nats_url), partitions=1, max_bytes=None, max_lag_records=None) as stream:
+        for batch in range(3):
+            stream.append([("k", f"{batch}-{i}".encode()) for i in range(7)])
+            time.sleep(0.3)
+        stream.append([("k", b"young")])
+        stream.commit("loader", 0, 22)
+        assert stream.trim(max_age_s=0.15).records == 21  # the three old batches, not the young record
+        assert [r.payload for r in stream.read(0, 0, 10)] == [b"young"]

@@ -42,6 +42,15 @@ def _wait_ready(out: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0)
         time.sleep(0.02)
 
 
+def _wait_acked(out: Path, proc: subprocess.Popen[bytes], batches: int = 12, timeout: float = 30.0) -> None:
+    """Wait until the appender acknowledged `batches` batches (a busy machine appends slower)."""
+    deadline = time.monotonic() + timeout
+    while out.read_bytes().count(b"\n") < batches + 1:
+        assert proc.poll() is None, "the appender exited early"
+        assert time.monotonic() < deadline, "the appender acknowledged too little"
+        time.sleep(0.02)
+
+
 def _acknowledged(out: Path) -> dict[tuple[int, int], tuple[str, bytes]]:
     """(partition, offset) -> (key, payload) of every complete acknowledgement line."""
     acked: dict[tuple[int, int], tuple[str, bytes]] = {}
@@ -81,7 +90,7 @@ def test_acknowledged_records_survive_kill_9(uri: str, tmp_path: Path) -> None:
     proc = _start(uri, "w", 60, out)
     try:
         _wait_ready(out, proc)
-        time.sleep(1.0)
+        _wait_acked(out, proc)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -127,7 +136,7 @@ def test_acknowledged_records_survive_a_killed_nats_server(tmp_path: Path) -> No
     proc = _start(uri, "w", 60, out)
     try:
         _wait_ready(out, proc)
-        time.sleep(1.0)
+        _wait_acked(out, proc)
         server.kill()  # the appender's next append fails; it exits or we kill it below
         server.start()
         acked = _acknowledged(out)

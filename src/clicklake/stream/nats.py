@@ -12,8 +12,9 @@ Layout on the server, all visible with the `nats` CLI:
   `clicklake.stream_id` (random, made by whoever created `NAME_p0`), so a stream deleted and
   created again has a new id. Processes that create the stream at once converge on the first
   `NAME_p0` (JetStream refuses a second one with another config).
-- A record's key rides in header `Clicklake-Key` (percent-encoded), its payload is the message
-  body, its `append_ts` the server's timestamp.
+- A record's payload is the message body; header `Clicklake-Record` holds its append time
+  (the appender's clock, as on the local stream, so lag ages and retention by age do not
+  depend on the server's clock) and its key (percent-encoded).
 - A consumer group is one durable consumer named after the group on each partition stream,
   created at the group's first commit. Nobody pulls from it: it is a position. `commit` moves
   it with JetStream's consumer reset (ADR-60, nats-server 2.14 or later) to the sequence
@@ -66,7 +67,6 @@ import time
 import zlib
 from collections.abc import Coroutine, Sequence
 from typing import Any, Final, TypeVar
-from urllib.parse import quote, unquote
 
 import msgspec
 import nats
@@ -84,18 +84,15 @@ from clicklake.stream.base import (
     TrimResult,
 )
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
-from clicklake.stream.nats_wire import Publisher, direct_get, find_seq_at, parse_uri
+from clicklake.stream.nats_wire import RECORD_HEADER, Publisher, direct_get, first_seq_at, parse_uri, record_header
 
 DEFAULT_PARTITIONS: Final = 4
 DEFAULT_MAX_BYTES: Final = 1 << 30
 DEFAULT_MAX_LAG_RECORDS: Final = 10_000_000
-KEY_HEADER: Final = "Clicklake-Key"
 #: Seconds the consumer positions behind the backpressure check may be old.
 CHECK_INTERVAL_S: Final = 0.5
 _POLL_FIRST: Final = 0.002
 _POLL_MAX: Final = 0.05
-#: Characters kept as they are in the key header; anything else (CR, LF, spaces) is percent-encoded.
-_KEY_SAFE: Final = "!\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 T = TypeVar("T")
 
@@ -318,8 +315,9 @@ class NatsStream:
     async def _publish(self, records: Sequence[tuple[str, bytes]], parts: list[int]) -> list[int]:
         subjects = [self._subject(p) for p in range(self._n)]
         messages: list[tuple[str, bytes, dict[str, str]]] = []
+        now_ms = time.time_ns() // 1_000_000
         for (key, payload), p in zip(records, parts, strict=True):
-            headers = {KEY_HEADER: quote(key, safe=_KEY_SAFE)}
+            headers = {RECORD_HEADER: record_header(key, now_ms)}
             msg_id = _msg_id(payload)
             if msg_id is not None:
                 headers["Nats-Msg-Id"] = msg_id
@@ -384,7 +382,7 @@ class NatsStream:
             got = self._run(direct_get(self._nc, self._sname(partition), offset + 1, max_records, self.timeout), "read")
             remaining = deadline - time.monotonic()
             if got or remaining <= 0:
-                return [StreamRecord(partition, seq - 1, unquote(key), payload, ts) for seq, key, payload, ts in got]
+                return [StreamRecord(partition, seq - 1, key, payload, ts) for seq, key, payload, ts in got]
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, _POLL_MAX)
 
@@ -462,15 +460,17 @@ class NatsStream:
         state = self._state(fresh=True)
         cut = [max(s.first_seq, 1) for s in state]  # the first sequence each partition keeps
         if max_age_s is not None:
-            cutoff_ns = time.time_ns() - int(max_age_s * 1e9)
+            cutoff_ms = (time.time_ns() - int(max_age_s * 1e9)) // 1_000_000
             for p, s in enumerate(state):
                 if not s.messages:
                     continue
                 protected = s.last_seq + 1
                 if self.protect_group is not None:
                     protected = s.floors.get(self.protect_group, 0) + 1
-                young = self._run(find_seq_at(self._nc, self._sname(p), cutoff_ns, self.timeout), "trim")
-                cut[p] = max(cut[p], min(young if young is not None else s.last_seq + 1, protected))
+                young = self._run(
+                    first_seq_at(self._nc, self._sname(p), s.first_seq, s.last_seq, cutoff_ms, self.timeout), "trim"
+                )
+                cut[p] = max(cut[p], min(young, protected))
         if max_bytes is not None:
             total = sum(s.bytes for s in state)
             kept = sum(

@@ -5,7 +5,6 @@ request `{"seq": S, "batch": N}` to `$JS.API.DIRECT.GET.<stream>` answers with u
 messages from sequence S on (skipping purged ones), each with its sequence and timestamp in
 headers, then a status message 204 "EOB" (or one 404 when there is nothing). That is the
 backend's `read`: one round trip, and no consumer state on the server for a positional read.
-The same request with `{"start_time": T}` finds the first message at or after a time (`trim`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import nats.errors
 import nats.js.errors
@@ -81,26 +80,54 @@ async def _request(nc: Any, stream: str, body: dict[str, Any], timeout: float) -
     return out
 
 
+#: Header of every record: `<append time, Unix ms, the appender's clock> <percent-encoded key>`.
+RECORD_HEADER: Final = "Clicklake-Record"
+#: Characters kept as they are in the key; anything else (spaces, CR, LF, non-ASCII) is percent-encoded.
+_KEY_SAFE: Final = "!\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def record_header(key: str, append_ms: int) -> str:
+    """The `Clicklake-Record` header value of a record.
+
+    The append time is the appender's clock, as on the local stream, not the server's
+    timestamp: lag ages and retention by age compare it with the reader's clock, and a
+    server on another machine (or a test's shifted clock) would skew them.
+    """
+    return f"{append_ms} {quote(key, safe=_KEY_SAFE)}"
+
+
 async def direct_get(nc: Any, stream: str, seq: int, batch: int, timeout: float) -> list[tuple[int, str, bytes, int]]:
-    """Up to `batch` messages from sequence `seq` on: (sequence, key header, payload, timestamp ms)."""
+    """Up to `batch` messages from sequence `seq` on: (sequence, key, payload, append time in ms)."""
     msgs = await _request(nc, stream, {"seq": seq, "batch": batch}, timeout)
-    return [
-        (
-            int(m.headers["Nats-Sequence"]),
-            m.headers.get("Clicklake-Key", ""),
-            m.data,
-            timestamp_ms(m.headers["Nats-Time-Stamp"]),
-        )
-        for m in msgs
-    ]
+    out: list[tuple[int, str, bytes, int]] = []
+    for m in msgs:
+        headers = m.headers
+        record = headers.get(RECORD_HEADER)
+        if record is None:  # not written by clicklake: the server's time, no key
+            out.append((int(headers["Nats-Sequence"]), "", m.data, timestamp_ms(headers["Nats-Time-Stamp"])))
+            continue
+        ts, _, key = record.partition(" ")
+        out.append((int(headers["Nats-Sequence"]), unquote(key), m.data, int(ts)))
+    return out
 
 
-async def find_seq_at(nc: Any, stream: str, at_ns: int, timeout: float) -> int | None:
-    """The sequence of the first message stored at or after `at_ns` (Unix ns), None when there is none."""
-    seconds, ns = divmod(at_ns, 1_000_000_000)
-    when = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
-    msgs = await _request(nc, stream, {"start_time": when}, timeout)
-    return int(msgs[0].headers["Nats-Sequence"]) if msgs else None
+async def first_seq_at(nc: Any, stream: str, first: int, last: int, at_ms: int, timeout: float) -> int:
+    """The first sequence in `[first, last]` appended at or after `at_ms`; `last + 1` when none was.
+
+    A binary search over the records' append times (one direct get per step): append times
+    grow with the sequence, up to the clock differences of the appenders.
+    """
+    low, high = first, last + 1
+    while low < high:
+        mid = (low + high) // 2
+        got = await direct_get(nc, stream, mid, 1, timeout)
+        if not got:
+            high = mid
+        elif got[0][3] >= at_ms:
+            high = min(mid, got[0][0])
+        else:
+            low = got[0][0] + 1
+    return low
 
 
 class Publisher:
