@@ -68,7 +68,6 @@ import zlib
 from collections.abc import Coroutine, Sequence
 from typing import Any, Final, TypeVar
 
-import msgspec
 import nats
 import nats.errors
 import nats.js.errors
@@ -84,7 +83,16 @@ from clicklake.stream.base import (
     TrimResult,
 )
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
-from clicklake.stream.nats_wire import RECORD_HEADER, Publisher, direct_get, first_seq_at, parse_uri, record_header
+from clicklake.stream.nats_wire import (
+    RECORD_HEADER,
+    PartitionState,
+    Publisher,
+    direct_get,
+    first_seq_at,
+    msg_id,
+    parse_uri,
+    record_header,
+)
 
 DEFAULT_PARTITIONS: Final = 4
 DEFAULT_MAX_BYTES: Final = 1 << 30
@@ -97,46 +105,12 @@ _POLL_MAX: Final = 0.05
 T = TypeVar("T")
 
 
-class _Ids(msgspec.Struct):
-    site_id: str | None = None
-    event_id: str | None = None
-
-
-_decode_ids = msgspec.json.Decoder(_Ids).decode
-
-
-def _msg_id(payload: bytes) -> str | None:
-    """`<site_id>:<event_id>` of an event record, None for anything without an event id."""
-    if b'"event_id"' not in payload:
-        return None
-    try:
-        ids = _decode_ids(payload)
-    except msgspec.MsgspecError:
-        return None
-    return f"{ids.site_id}:{ids.event_id}" if ids.event_id else None
-
-
 def _unavailable(doing: str, exc: BaseException) -> StreamUnavailableError:
     return StreamUnavailableError(f"the NATS stream is unavailable ({doing}): {type(exc).__name__}: {exc}")
 
 
 def _is_full(exc: BaseException) -> bool:
     return isinstance(exc, nats.js.errors.APIError) and "maximum" in (exc.description or "")
-
-
-class _Partition(msgspec.Struct):
-    """One partition stream's state: sequences, bytes, and each group's ack floor (= committed offset)."""
-
-    first_seq: int
-    last_seq: int
-    messages: int
-    bytes: int
-    floors: dict[str, int]
-    pending: dict[str, int]
-
-    def unread(self, group: str | None = None) -> int:
-        floor = min(self.floors.values(), default=0) if group is None else self.floors.get(group, 0)
-        return max(0, self.last_seq - max(floor, self.first_seq - 1))
 
 
 class NatsStream:
@@ -175,7 +149,7 @@ class NatsStream:
         self.protect_group = protect_group
         self.timeout = timeout
         self._retain = (retain_bytes, retain_records, duplicate_window_s)
-        self._cache: tuple[float, list[_Partition]] | None = None
+        self._cache: tuple[float, list[PartitionState]] | None = None
         self._appended = 0  # records this object appended since the cache was read
         self._consumers: set[tuple[str, int]] = set()  # (group, partition) consumers known to exist
         self._loop = asyncio.new_event_loop()
@@ -318,29 +292,29 @@ class NatsStream:
         now_ms = time.time_ns() // 1_000_000
         for (key, payload), p in zip(records, parts, strict=True):
             headers = {RECORD_HEADER: record_header(key, now_ms)}
-            msg_id = _msg_id(payload)
-            if msg_id is not None:
-                headers["Nats-Msg-Id"] = msg_id
+            dedup_id = msg_id(payload)
+            if dedup_id is not None:
+                headers["Nats-Msg-Id"] = dedup_id
             messages.append((subjects[p], payload, headers))
         if self._publisher is None:
             self._publisher = Publisher(self._nc)
         return await self._publisher.publish(messages, self.timeout)
 
-    def _state(self, fresh: bool = False) -> list[_Partition]:
+    def _state(self, fresh: bool = False) -> list[PartitionState]:
         now = time.monotonic()
         if fresh or self._cache is None or now - self._cache[0] > CHECK_INTERVAL_S:
             self._cache = (now, self._run(self._read_state(), "state"))
             self._appended = 0
         return self._cache[1]
 
-    async def _read_state(self) -> list[_Partition]:
-        out: list[_Partition] = []
+    async def _read_state(self) -> list[PartitionState]:
+        out: list[PartitionState] = []
         for p in range(self._n):
             info = await self._js.stream_info(self._sname(p))
             consumers = await self._js.consumers_info(self._sname(p)) if info.state.consumer_count else []
             state = info.state
             out.append(
-                _Partition(
+                PartitionState(
                     first_seq=state.first_seq,
                     last_seq=state.last_seq,
                     messages=state.messages,
@@ -431,7 +405,7 @@ class NatsStream:
         state = self._state(fresh=True)
         return self._run(self._lag(state, group), "lag")
 
-    async def _lag(self, state: list[_Partition], group: str) -> list[PartitionLag]:
+    async def _lag(self, state: list[PartitionState], group: str) -> list[PartitionLag]:
         out: list[PartitionLag] = []
         now_ms = time.time_ns() // 1_000_000
         for p, part in enumerate(state):
@@ -483,7 +457,7 @@ class NatsStream:
                     cut[p] += min(remaining, math.ceil(remaining * share))
         return self._run(self._purge(state, cut), "trim")
 
-    async def _purge(self, state: list[_Partition], cut: list[int]) -> TrimResult:
+    async def _purge(self, state: list[PartitionState], cut: list[int]) -> TrimResult:
         records = nbytes = unread = 0
         for p, (s, keep_from) in enumerate(zip(state, cut, strict=True)):
             if not s.messages or keep_from <= s.first_seq:

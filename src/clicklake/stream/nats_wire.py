@@ -1,4 +1,5 @@
-"""The few JetStream requests `stream/nats.py` makes below nats-py's API, and its URI.
+"""What `stream/nats.py` puts on the wire and reads back: its URI, headers, message ids, partition
+state, and the few JetStream requests it makes below nats-py's API.
 
 nats-py 2.16 has no call for a batched direct get (ADR-31, nats-server 2.11 or later): one
 request `{"seq": S, "batch": N}` to `$JS.API.DIRECT.GET.<stream>` answers with up to N stored
@@ -16,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import quote, unquote, urlsplit
 
+import msgspec
 import nats.errors
 import nats.js.errors
 
@@ -128,6 +130,40 @@ async def first_seq_at(nc: Any, stream: str, first: int, last: int, at_ms: int, 
         else:
             low = got[0][0] + 1
     return low
+
+
+class _Ids(msgspec.Struct):
+    site_id: str | None = None
+    event_id: str | None = None
+
+
+_decode_ids = msgspec.json.Decoder(_Ids).decode
+
+
+def msg_id(payload: bytes) -> str | None:
+    """`<site_id>:<event_id>` of an event record, None for anything without an event id."""
+    if b'"event_id"' not in payload:
+        return None
+    try:
+        ids = _decode_ids(payload)
+    except msgspec.MsgspecError:
+        return None
+    return f"{ids.site_id}:{ids.event_id}" if ids.event_id else None
+
+
+class PartitionState(msgspec.Struct):
+    """One partition stream's state: sequences, bytes, and each group's ack floor (= committed offset)."""
+
+    first_seq: int
+    last_seq: int
+    messages: int
+    bytes: int
+    floors: dict[str, int]
+    pending: dict[str, int]
+
+    def unread(self, group: str | None = None) -> int:
+        floor = min(self.floors.values(), default=0) if group is None else self.floors.get(group, 0)
+        return max(0, self.last_seq - max(floor, self.first_seq - 1))
 
 
 class Publisher:
