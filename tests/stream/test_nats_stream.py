@@ -108,3 +108,17 @@ def test_trim_by_age_finds_the_first_young_record(nats_url: str) -> None:
         stream.commit("loader", 0, 22)
         assert stream.trim(max_age_s=0.15).records == 21  # the three old batches, not the young record
         assert [r.payload for r in stream.read(0, 0, 10)] == [b"young"]
+
+
+def test_a_deleted_group_holds_nothing_back(nats_url: str) -> None:
+    """The same as the behaviour suite's test on main, where `delete_group` joined the contract."""
+    with NatsStream(nats_url, f"t{uuid.uuid4().hex[:16]}", 1, max_lag_records=10, max_bytes=None) as stream:
+        stream.append([("k", b"x")] * 8)
+        stream.commit("loader", 0, 8)
+        stream.commit("destination:gone", 0, 0)
+        with pytest.raises(StreamFullError):
+            stream.append([("k", b"y")] * 5)
+        stream.delete_group("destination:gone")
+        stream.delete_group("never-was")
+        assert [g.group for g in stream.stats().groups] == ["loader"]
+        assert len(stream.append([("k", b"y")] * 5)) == 5

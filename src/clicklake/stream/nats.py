@@ -399,6 +399,18 @@ class NatsStream:
         floor: int = info.ack_floor.stream_seq
         return floor
 
+    def delete_group(self, group: str) -> None:
+        """Delete `group`'s durable consumer on every partition stream (missing ones are fine)."""
+        self._check_group(group)
+        self._run(self._delete_group(group), "delete_group")
+        self._consumers = {(g, p) for g, p in self._consumers if g != group}
+        self._cache = None
+
+    async def _delete_group(self, group: str) -> None:
+        for p in range(self._n):
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await self._js.delete_consumer(self._sname(p), group)
+
     def lag(self, group: str) -> list[PartitionLag]:
         """Per partition: the consumer's pending count, and the age of the oldest unread record."""
         self._check_group(group)
