@@ -44,6 +44,8 @@ def clicklake_exe() -> str:
 def clean_env(tmp_path: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """os.environ without CLICKLAKE_*, data in tmp_path/data, then `env` on top."""
     out = {k: v for k, v in os.environ.items() if not k.startswith("CLICKLAKE_")}
+    if out.get("PYTHONPATH"):  # absolute, as the child runs in tmp_path (the shifted run's tests/_clock)
+        out["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in out["PYTHONPATH"].split(os.pathsep) if p)
     out["CLICKLAKE_DATA"] = str(tmp_path / "data")
     out.update(env or {})
     return out
@@ -225,3 +227,53 @@ def postgres_uri() -> Iterator[str]:
 def stop_server_fixture() -> Callable[..., tuple[int, str, str]]:
     """`stop_server`, for tests that cannot import conftest."""
     return stop_server
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nats-server with JetStream on a free loopback port for the whole session; fails (no skip) if it cannot start.
+
+    Tests that share it use stream names of their own (`uuid`), so they never see each other's data.
+    """
+    from nats_server import NatsServer
+
+    server = NatsServer(tmp_path_factory.mktemp("nats") / "store").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_session_db() -> Iterator[str]:
+    """One PostgreSQL database for the session (CREATE DATABASE takes seconds on a busy machine)."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
+    name = f"clicklake_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as con:
+        con.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield name
+    finally:
+        with admin.connect() as con:
+            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_schema_uri(postgres_session_db: str) -> Iterator[str]:
+    """A URI whose tables land in a fresh schema of the session's database: as empty as `postgres_uri`, faster."""
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    base = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{postgres_session_db}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as con:
+        con.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as con:
+            con.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -184,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     load.add_argument("--once", action="store_true", help="drain what the stream holds now, then exit")
+    load.add_argument(
+        "--partitions",
+        metavar="SPEC",
+        help="load only these stream partitions, e.g. 0-1 (another loader takes 2-3); default: setting load.partitions",
+    )
     load.set_defaults(func=_load)
 
     stream = commands.add_parser(
@@ -585,7 +590,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
         print(f"committed {events} events ({total[0]} so far, {rate:,.0f}/s)", file=sys.stderr)
 
     try:
-        loader = loader_from_settings(settings, stream)
+        loader = loader_from_settings(settings, stream, args.partitions)
         if args.once:  # progress of a drain; a continuous loader would print a line a second
             loader.on_commit = progress
         try:

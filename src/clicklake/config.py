@@ -62,12 +62,12 @@ class StreamSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         Meta(
             description=(
                 "The durable stream: empty for the embedded log in <data>/stream, "
-                "or local:///absolute/dir for one elsewhere."
+                "local:///absolute/dir for one elsewhere, or nats://host:port/NAME for NATS JetStream."
             )
         ),
     ] = ""
     partitions: Annotated[
-        int, Meta(ge=1, le=1024, description="Partitions of a new embedded stream (fixed once it exists).")
+        int, Meta(ge=1, le=1024, description="Partitions of a new stream (fixed once it exists).")
     ] = 4
     fsync: Annotated[
         bool, Meta(description="fsync every append (survives power loss, slower); off still survives a killed process.")
@@ -177,6 +177,15 @@ class LoadSettings(Struct, forbid_unknown_fields=True, kw_only=True):
         float,
         Meta(ge=0, description="A repeated (site_id, event_id) within this many seconds of ingest is dropped."),
     ] = 600.0
+    partitions: Annotated[
+        str,
+        Meta(
+            description=(
+                "Stream partitions this loader owns, e.g. 0-3 or 0,2 (empty: all). Several loaders of one stream "
+                "own disjoint sets and commit to the same tables."
+            )
+        ),
+    ] = ""
 
 
 class CollectSettings(Struct, forbid_unknown_fields=True, kw_only=True):

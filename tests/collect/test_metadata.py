@@ -25,8 +25,11 @@ def ms(text: str) -> int:
     return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
-@pytest.fixture
-def uri(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The metadata database of the suite: SQLite in the data dir, and a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_schema_uri"))
     return default_uri(tmp_path / "data")
 
 
@@ -68,7 +71,7 @@ def test_create_site_then_find_it_by_key_and_id(md: Metadata) -> None:
 
 
 def test_sites_persist_in_wal_mode_and_keys_are_unique(
-    md: Metadata, opened: Callable[..., Metadata], tmp_path: Path
+    md: Metadata, opened: Callable[..., Metadata], tmp_path: Path, uri: str
 ) -> None:
     made = [md.create_site(f"s{i}", f"s{i}.example") for i in range(40)]
 
@@ -76,6 +79,8 @@ def test_sites_persist_in_wal_mode_and_keys_are_unique(
     assert again.sites() == sorted(made, key=lambda s: (s.created_ts, s.site_id))  # oldest first
     assert len({s.write_key for s in made}) == len({s.site_id for s in made}) == 40
     assert all(again.site_by_key(s.write_key) == s for s in made)
+    if uri.startswith("postgresql"):
+        return
     with sqlite_connection(tmp_path / "data" / "metadata.sqlite3") as con:
         assert con.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
 

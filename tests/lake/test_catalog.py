@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -44,9 +45,18 @@ def bronze_rows() -> pa.Table:
     return pa.Table.from_pylist(msgspec.to_builtins(records), schema=arrow_schema(Record))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def catalog_uri(request: pytest.FixtureRequest) -> str | None:
+    """The catalog database of the suite: None (SQLite in the data dir), and a fresh PostgreSQL database."""
+    return str(request.getfixturevalue("postgres_schema_uri")) if request.param == "postgres" else None
+
+
 @pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    return open_catalog(tmp_path / "data")
+def catalog(tmp_path: Path, catalog_uri: str | None) -> Iterator[Catalog]:
+    catalog = open_catalog(tmp_path / "data", catalog_uri)
+    yield catalog
+    assert isinstance(catalog, SqlCatalog)
+    catalog.engine.dispose()  # PostgreSQL drops the database only without open connections
 
 
 def test_open_catalog_defaults_to_sqlite_in_the_data_dir(tmp_path: Path) -> None:
@@ -70,12 +80,17 @@ def test_ensure_tables_is_idempotent(catalog: Catalog) -> None:
     assert table.metadata_location == first[BRONZE_EVENTS].metadata_location
 
 
-def test_opening_the_tables_again_leaves_no_metadata_file_behind(tmp_path: Path, catalog: Catalog) -> None:
+def test_opening_the_tables_again_leaves_no_metadata_file_behind(
+    tmp_path: Path, catalog: Catalog, catalog_uri: str | None
+) -> None:
     ensure_tables(catalog)
     written = sorted((tmp_path / "data" / "warehouse").rglob("*.metadata.json"))
     assert len(written) == 2  # one per table
     for _ in range(3):
-        ensure_tables(open_catalog(tmp_path / "data"))
+        again = open_catalog(tmp_path / "data", catalog_uri)
+        ensure_tables(again)
+        assert isinstance(again, SqlCatalog)
+        again.engine.dispose()
     assert sorted((tmp_path / "data" / "warehouse").rglob("*.metadata.json")) == written
 
 
@@ -180,5 +195,32 @@ def test_postgres_catalog(tmp_path: Path, postgres_uri: str) -> None:
     assert again.load_table(BRONZE_EVENTS).scan().to_arrow().num_rows == len(EVENTS)
     assert not (tmp_path / "data" / "catalog.sqlite3").exists()
     for c in (catalog, again):
+        assert isinstance(c, SqlCatalog)
+        c.engine.dispose()
+
+
+def test_processes_creating_the_tables_at_once_all_succeed(tmp_path: Path, catalog_uri: str | None) -> None:
+    """Several loaders starting at the same moment on a fresh catalog (a UniqueViolation on PostgreSQL before)."""
+    import threading
+
+    catalogs = [open_catalog(tmp_path / "data", catalog_uri) for _ in range(4)]
+    start = threading.Barrier(len(catalogs))
+    errors: list[BaseException] = []
+
+    def create(c: Catalog) -> None:
+        start.wait()
+        try:
+            ensure_tables(c)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(c,)) for c in catalogs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(catalogs[0].list_tables("bronze")) == [("bronze", "events"), ("bronze", "quarantine")]
+    for c in catalogs:
         assert isinstance(c, SqlCatalog)
         c.engine.dispose()

@@ -1,11 +1,13 @@
 """Fixtures of the stream tests: `open_stream_at`, one factory per backend of the behaviour suite.
 
-A backend is added by extending `BACKENDS` and `_opener`; the behaviour suite runs
-unchanged against it (a NATS backend would be marked `nats` and skip without a server).
+A backend is added by extending `BACKENDS` and `_opener`; the behaviour suite runs unchanged
+against every one. The NATS backend's tests are marked `nats` and use the session's own
+nats-server (`nats_url` in tests/conftest.py), each test on a stream name of its own.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,26 +16,33 @@ import pytest
 
 from clicklake.stream import Stream, open_stream
 
-BACKENDS = ["local"]
+BACKENDS = ["local", pytest.param("nats", marks=pytest.mark.nats)]
 
 StreamOpener = Callable[..., Stream]
 
 
-def _opener(backend: str, tmp_path: Path) -> Callable[..., Stream]:
+def stream_uri(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A new stream location of `backend`: a directory under tmp_path, or a fresh NATS stream name."""
     if backend == "local":
-        uri = (tmp_path / "stream").as_uri().replace("file://", "local://")
-        return lambda **opts: open_stream(uri, **opts)
+        return (tmp_path / "stream").as_uri().replace("file://", "local://")
+    if backend == "nats":
+        return f"{request.getfixturevalue('nats_url')}/t{uuid.uuid4().hex[:16]}"
     raise AssertionError(f"unknown backend {backend}")
 
 
 @pytest.fixture(params=BACKENDS)
-def open_stream_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StreamOpener]:
+def backend_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URI of a new stream, once per backend."""
+    return stream_uri(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def open_stream_at(backend_uri: str) -> Iterator[StreamOpener]:
     """Opens (and reopens) one stream location of the backend; closes every stream it opened at teardown."""
     opened: list[Stream] = []
-    make = _opener(request.param, tmp_path)
 
     def open_(**opts: Any) -> Stream:
-        stream = make(**opts)
+        stream = open_stream(backend_uri, **opts)
         opened.append(stream)
         return stream
 

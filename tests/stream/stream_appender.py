@@ -1,19 +1,20 @@
-"""Append batches to a LocalStream until killed or `seconds` pass; print each acknowledged batch.
+"""Append batches to a stream until killed or `seconds` pass; print each acknowledged batch.
 
-    python stream_appender.py PATH WRITER SECONDS
+    python stream_appender.py URI WRITER SECONDS
+
+URI is anything `open_stream` takes (a local path, `nats://host:port/NAME`).
 
 Each stdout line is `WRITER BATCH p:o p:o ...`, written and flushed only after `append`
 returned, one pair per record in batch order; record j of batch b of writer w has key
-`k{(b * 100 + j) % 37}` and the payload `payload(w, b, j)`. Used by test_local_durability.py.
+`k{(b * 100 + j) % 37}` and the payload `payload(w, b, j)`. Used by test_stream_durability.py.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-from clicklake.stream.local import LocalStream
+from clicklake.stream import open_stream
 
 BATCH = 100
 
@@ -24,8 +25,8 @@ def payload(writer: str, batch: int, j: int) -> bytes:
 
 
 def main() -> None:
-    path, writer, seconds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-    stream = LocalStream(path, partitions=4, max_bytes=None, max_lag_records=None)
+    uri, writer, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    stream = open_stream(uri, partitions=4, max_bytes=None, max_lag_records=None)
     print("ready", flush=True)
     deadline = time.monotonic() + seconds
     batch = 0

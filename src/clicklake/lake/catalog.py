@@ -35,10 +35,32 @@ def _catalog_class() -> type[SqlCatalog]:
     needs no table (`clicklake query "select 1"`) should not pay.
     """
     from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError
     from pyiceberg.table import CommitTableResponse, Table
     from pyiceberg.table.update import TableRequirement, TableUpdate
+    from pyiceberg.typedef import Identifier, Properties
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     class _SqlCatalog(SqlCatalog):
+        def create_tables(self) -> None:
+            # Processes opening a fresh PostgreSQL catalog at once both find its tables missing; the
+            # slower CREATE TABLE fails (UniqueViolation on pg_type, or "already exists"). Once more
+            # finds them made.
+            try:
+                super().create_tables()
+            except (IntegrityError, ProgrammingError):
+                super().create_tables()
+
+        def create_namespace(self, namespace: str | Identifier, properties: Properties | None = None) -> None:
+            # pyiceberg checks, then inserts: two loaders starting at once on a fresh PostgreSQL catalog
+            # both pass the check, and the second insert is a UniqueViolation on
+            # iceberg_namespace_properties_pkey. That is "it already exists" (create_table maps its own
+            # IntegrityError to TableAlreadyExistsError already, which ensure_table handles).
+            try:
+                super().create_namespace(namespace, properties or {})
+            except IntegrityError as exc:
+                raise NamespaceAlreadyExistsError(f"Namespace {namespace} already exists") from exc
+
         def commit_table(
             self, table: Table, requirements: tuple[TableRequirement, ...], updates: tuple[TableUpdate, ...]
         ) -> CommitTableResponse:

@@ -23,15 +23,25 @@ so a crash between the two commits repeats neither.
 
 Duplicates. A `(site_id, event_id)` seen within `dedup_window_s` of ingest time is
 dropped (client retries). The window is kept in memory, refilled from the table on start.
+A retried event has the same partition key, so the loader of its partition sees both copies.
+
+Many loaders. A loader given `partitions` reads only those; several loaders with disjoint
+sets (`clicklake load --partitions 0-1`, `--partitions 2-3`) share one stream and commit to
+the same tables. The position in a snapshot still names every partition: each commit
+records the loader's own partitions' offsets over the other partitions' offsets as the
+table's latest snapshot has them, and a commit that raced another writer is retried with
+the position read again from the refreshed table. Nobody else moves a loader's partitions,
+so each partition's position is exactly-once as with one loader.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -43,8 +53,9 @@ from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.table import Table
 
 from clicklake._failpoint import failpoint
-from clicklake.errors import TransientError
+from clicklake.errors import ConfigError, TransientError
 from clicklake.lake.bounds import upper_bound
+from clicklake.lake.maintain import commit_once
 from clicklake.lake.position import StreamPosition, committed_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE, QUARANTINE_SCHEMA, ensure_tables
 from clicklake.load.convert import Converter
@@ -56,7 +67,7 @@ log = logging.getLogger(__name__)
 
 GROUP: Final = "loader"
 _REJECTED_PREFIX: Final = b'{"kind":"rejected"'
-_COMMIT_ATTEMPTS: Final = 6
+_COMMIT_ATTEMPTS: Final = 8
 
 
 class LoadStats(msgspec.Struct):
@@ -87,8 +98,8 @@ class _Buffer:
 class Loader:
     """Loads one stream into the lake's bronze tables; see the module docstring for the guarantees.
 
-    Not thread-safe: one thread calls `poll`/`flush`/`run`/`drain`. Several loaders on one
-    stream would each load everything; run one per stream.
+    Not thread-safe: one thread calls `poll`/`flush`/`run`/`drain`. `partitions` (default: all)
+    are the stream partitions this loader owns; loaders of one stream must own disjoint sets.
     """
 
     def __init__(
@@ -104,8 +115,14 @@ class Loader:
         keep_snapshots: int = 60,
         read_records: int = 10_000,
         on_commit: Callable[[int, int, int], None] | None = None,
+        partitions: Sequence[int] | None = None,
     ) -> None:
         self.stream = stream
+        self.own = sorted(set(range(stream.partitions) if partitions is None else partitions))
+        if not self.own or not all(0 <= p < stream.partitions for p in self.own):
+            raise ConfigError(
+                f"loader partitions {list(partitions or [])} do not fit a stream of {stream.partitions} partitions"
+            )
         self.catalog = catalog
         self.flush_interval_s = flush_interval_s
         self.flush_records = flush_records
@@ -146,9 +163,9 @@ class Loader:
         """Take the position from the tables and forget anything buffered."""
         self._events_pos = self._position_of(self._events)
         self._quarantine_pos = self._position_of(self._quarantine)
-        self._next = {p: self._events_pos.get(p, 0) for p in range(self.stream.partitions)}
+        self._next = {p: self._events_pos.get(p, 0) for p in self.own}
         for part in self.stream.stats().partitions:
-            if part.first_offset > self._next[part.partition]:
+            if part.partition in self._next and part.first_offset > self._next[part.partition]:
                 self._lost(part.partition, part.first_offset)
         # The group's cursors say where it stands from the start, before its first commit: the stream's
         # backpressure counts what it has not read even while another group (realtime) reads ahead.
@@ -188,7 +205,7 @@ class Loader:
         """Read what is there from every partition into the buffer; returns the records read."""
         read = 0
         buf = self._buffer
-        for p in range(self.stream.partitions):
+        for p in self.own:
             budget = self.flush_records - buf.records
             if budget <= 0:
                 break
@@ -292,22 +309,43 @@ class Loader:
             self.on_commit(committed, len(quarantine), duplicates)
         return committed
 
+    def _merged(self, table: Table, position: StreamPosition) -> StreamPosition:
+        """`position` (this loader's partitions) over the other partitions' offsets in the table's latest snapshot."""
+        if len(self.own) == self.stream.partitions:
+            return position
+        return StreamPosition(position.stream_id, {**self._position_of(table), **position.offsets})
+
+    def _landed(self, table: Table, position: StreamPosition) -> bool:
+        """Whether the table's latest position has this loader's partitions where `position` puts them."""
+        landed = committed_position(table)
+        return (
+            landed is not None
+            and landed.stream_id == position.stream_id
+            and all(landed.offsets.get(p) == o for p, o in position.offsets.items())
+        )
+
     def _append(self, table: Table, rows: pa.Table, position: StreamPosition) -> None:
-        """Append with the position in the snapshot summary; retry a commit another writer raced."""
-        props = position.properties()
+        """Append with the position in the snapshot summary; retry a commit another writer raced.
+
+        Several loaders commit to one table: a retry reads the other partitions' offsets again.
+        (A buffer always moves some partition forward, so our offsets in the table mean our commit.)
+        """
         for attempt in range(_COMMIT_ATTEMPTS):
             try:
-                table.append(rows, snapshot_properties=props)
+                # Not pyiceberg's own retry: it would rebase the append but keep a summary whose other
+                # partitions' offsets were read before the race (seen: a commit dropping partition 0).
+                view = commit_once(table)
+                view.append(rows, snapshot_properties=self._merged(table, position).properties())
+                table.metadata, table.metadata_location = view.metadata, view.metadata_location
                 return
             except CommitFailedException as exc:
                 table.refresh()
-                landed = committed_position(table)
-                if landed == position:
+                if self._landed(table, position):
                     return  # our commit went through after all, and its answer was lost
                 if attempt == _COMMIT_ATTEMPTS - 1:
                     raise TransientError(f"could not commit to {'.'.join(table.name())}: {exc}") from exc
                 log.info("commit to %s raced another writer; retrying", ".".join(table.name()))
-                time.sleep(0.05 * 2**attempt)
+                time.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.5))  # loaders that raced do not meet again
 
     def _cap_snapshots(self, table: Table) -> None:
         """Expire the oldest snapshots once there are a sixth more than `keep_snapshots`.
@@ -428,7 +466,7 @@ class Loader:
     def drain(self) -> LoadStats:
         """Load every record appended before the call, commit, and return the counts since the last drain."""
         before = self._drained
-        targets = {s.partition: s.next_offset for s in self.stream.stats().partitions}
+        targets = {s.partition: s.next_offset for s in self.stream.stats().partitions if s.partition in self._next}
         while any(self._next[p] < targets[p] for p in targets):
             if self.poll() == 0:
                 break  # retention moved past what was left, or nothing more is readable

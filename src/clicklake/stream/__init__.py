@@ -3,7 +3,7 @@
 `open_stream(uri)` picks a backend from a URI and imports it only then:
 
 - `local:///abs/path` or a plain path: `LocalStream`, a SQLite log under that directory;
-- `nats://host:port`: NATS JetStream, not available yet (raises `ConfigError`).
+- `nats://host:port/NAME`: NATS JetStream (`NatsStream`, one JetStream stream per partition).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ __all__ = [
 
 
 def open_stream(uri: str | Path, **opts: Any) -> Stream:
-    """Open the stream that `uri` names; `opts` go to the backend (for local: partitions, fsync, limits)."""
+    """Open the stream that `uri` names; `opts` go to the backend (partitions, fsync, limits)."""
     text = str(uri)
     scheme = urlsplit(text).scheme if "://" in text else ""
     if scheme in ("", "file", "local"):
@@ -56,11 +56,12 @@ def open_stream(uri: str | Path, **opts: Any) -> Stream:
 
         return LocalStream(path, **opts)
     if scheme in ("nats", "tls"):
-        raise ConfigError(
-            f"stream URI {text!r}: the NATS JetStream backend is not available yet; "
-            "use local:///path/to/dir (or a plain path) for the embedded stream"
-        )
-    raise ConfigError(f"stream URI {text!r}: unknown scheme {scheme!r}; use local:///path or a plain path")
+        from clicklake.stream.nats import open_nats
+
+        return open_nats(text, **opts)
+    raise ConfigError(
+        f"stream URI {text!r}: unknown scheme {scheme!r}; use local:///path, a plain path or nats://host:port/NAME"
+    )
 
 
 def stream_from_settings(settings: Settings) -> Stream:
