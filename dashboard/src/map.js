@@ -32,5 +32,5 @@ export function WorldMap({ rows, dimension, metric, label, onPick }) {
     ],
   };
   return html`<${Chart} library=${load} option=${option} onPick=${onPick} height=${300}
-    summary=${`${label} by country on a world map, ${data.length} countries${top ? "; the most: " + top : ""}. The list beside it has every figure.`} />`;
+    summary=${`${label} by country on a world map, ${data.length} ${data.length === 1 ? "country" : "countries"}${top ? "; the most: " + top : ""}. The list beside it has every figure.`} />`;
 }

@@ -246,6 +246,41 @@ def test_a_row_click_filters_everything_and_the_url_keeps_it(world: World, viewe
     assert kpi(page, "pageviews") == "2"
 
 
+#: The map's countries with a figure (ECharts adds a bare item for every other region), and where on
+#: the page the point `lonlat` is drawn: asked of the map's ECharts instance through its chunk's module.
+MAP_STATE = """async ([chunk, lonlat]) => {
+  const box = document.querySelector('[data-tile=countries] .chart-box');
+  const chart = (await import('/assets/' + chunk)).instanceOf(box);
+  const drawn = chart.getOption().series[0].data.filter((d) => 'value' in d).map((d) => [d.name, d.value]);
+  const [x, y] = chart.convertToPixel({ seriesIndex: 0 }, lonlat);
+  const r = box.getBoundingClientRect();
+  return { drawn: Object.fromEntries(drawn), at: [r.left + x, r.top + y] };
+}"""
+GERMANY = [10.4, 51.2]
+
+
+def test_the_world_map_draws_the_apis_countries_and_a_click_on_one_filters(world: World, viewer: Session) -> None:
+    page = viewer.open(f"/?{VIEW}")
+    body = {"site_ids": [world.sites["a"]], "metrics": ["visitors"], "dimensions": ["country"], "date_range": RANGE}
+    want = {r["country"]: r["visitors"] for r in viewer.stats(body) if r["country"]}
+    assert want == {"DE": 2}
+    box = tile(page, "countries").locator(".chart-box")
+    expect(box).to_have_attribute("data-drawn", "true")
+    assert box.get_attribute("aria-label") == (
+        "Visitors by country on a world map, 1 country; the most: DE 2. The list beside it has every figure."
+    )
+    box.scroll_into_view_if_needed()
+    chunk = json.loads((pages.ASSETS / "manifest.json").read_text())["map"]
+    state = page.evaluate(MAP_STATE, [chunk, GERMANY])
+    assert state["drawn"] == want
+    page.mouse.click(*state["at"])  # where the map draws Germany
+    settle(page)
+    assert parse_qs(urlparse(page.url).query)["f"] == ["country|is|DE"]
+    assert kpi(page, "visitors") == "2"
+    assert page.evaluate(MAP_STATE, [chunk, GERMANY])["drawn"] == {"DE": 2}
+    assert viewer.errors == []
+
+
 def test_a_date_range_change_changes_the_figures_and_the_comparison(world: World, viewer: Session) -> None:
     page = viewer.open(f"/?{VIEW}")
     page.get_by_label("From", exact=True).fill("2026-11-22")
