@@ -42,7 +42,9 @@ def main() -> int:
     print(f"{'scripts but the map':<28} {'':>9} {scripts:>9}")
     print(f"{'with the world map':<28} {'':>9} {scripts + lazy:>9}")
     print(f"{'budget (issue 15)':<28} {'':>9} {BUDGET:>9}")
-    print(f"\nThe scripts but the map are {scripts / 1024:.1f} KB gzipped ({100 * scripts / BUDGET:.0f} % of the budget).")
+    print(
+        f"\nThe scripts but the map are {scripts / 1024:.1f} KB gzipped ({100 * scripts / BUDGET:.0f} % of the budget)."
+    )
     if scripts > BUDGET:
         print(f"over the budget of {BUDGET} bytes gzipped", file=sys.stderr)
         return 1

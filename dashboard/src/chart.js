@@ -4,6 +4,8 @@ import { html } from "./ui.js";
 
 let charts = null;
 const load = () => (charts = charts || import("./echarts.js"));
+// A page that will draw charts asks for the library at once, so that it loads while the figures do.
+export const preloadCharts = () => void load();
 const dark = () => window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
 
 // `option` is an ECharts option; `summary` is what a screen reader is told instead of the picture;

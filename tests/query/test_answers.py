@@ -80,7 +80,9 @@ def test_a_question_asked_twice_at_once_is_run_once() -> None:
         return 42
 
     got: list[int] = []
-    threads = [threading.Thread(target=lambda: got.append(answers.get_or_compute(COUNT, key, compute))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: got.append(answers.get_or_compute(COUNT, key, compute))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

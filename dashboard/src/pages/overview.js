@@ -3,11 +3,11 @@
 import { api } from "../api.js";
 import { param, setParams, addFilter, share, compareHow } from "../state.js";
 import { html, Tile, Table, Loading, Failure, useAsync, countryName } from "../ui.js";
-import { Chart } from "../chart.js";
+import { Chart, preloadCharts } from "../chart.js";
 import { statsBody, label, formatValue } from "../stats.js";
 import { currentView } from "../view.js";
 import { EmptySite } from "./empty.js";
-import { WorldMap } from "../map.js";
+import { WorldMap, preloadMap } from "../map.js";
 import { buckets, bucketKey } from "../dates.js";
 
 const KPIS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
@@ -115,6 +115,7 @@ function Series({ view }) {
 const EVERY_COUNTRY = 300;
 export function Breakdown({ view, title, id, caption, tabs, dimension, metric, fallback = "pageviews", pick = true, limit = 10, extraFilters = [], map = false }) {
   const v = extraFilters.length ? { ...view, filters: [...view.filters, ...extraFilters] } : view;
+  if (map) preloadMap();
   const asked = map ? EVERY_COUNTRY : limit;
   let { body } = statsBody(v, [metric], [dimension], { limit: asked });
   if (!body && fallback) ({ body } = statsBody(v, [fallback], [dimension], { limit: asked }));
@@ -164,6 +165,7 @@ function Group({ view, group }) {
 
 export function Overview() {
   const view = currentView();
+  preloadCharts(); // the chart library loads while the figures are asked for
   return html`<${Kpis} view=${view} />
     <div class="grid">
       <${Series} view=${view} />

@@ -46,11 +46,13 @@ def _catalog_class() -> type[SqlCatalog]:
             changed once written (a commit writes a new one), and parsing one costs tens of
             milliseconds of the GIL, which each query of a dashboard's page paid for each table."""
             location = orm_table.metadata_location
-            with lock:
-                metadata = parsed.get(location) if location else None
-                if metadata is not None:
-                    parsed.move_to_end(location)
-            if metadata is None or not orm_table.table_namespace or not orm_table.table_name:
+            metadata = None
+            if location:
+                with lock:
+                    metadata = parsed.get(location)
+                    if metadata is not None:
+                        parsed.move_to_end(location)
+            if location is None or metadata is None or not orm_table.table_namespace or not orm_table.table_name:
                 table = super()._convert_orm_to_iceberg(orm_table)
                 with lock:
                     parsed[table.metadata_location] = table.metadata
@@ -58,7 +60,7 @@ def _catalog_class() -> type[SqlCatalog]:
                         parsed.popitem(last=False)
                 return table
             return Table(
-                identifier=Catalog.identifier_to_tuple(orm_table.table_namespace) + (orm_table.table_name,),
+                identifier=(*Catalog.identifier_to_tuple(orm_table.table_namespace), orm_table.table_name),
                 metadata=metadata,
                 metadata_location=location,
                 io=self._load_file_io(metadata.properties, location),

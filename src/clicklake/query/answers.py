@@ -53,9 +53,7 @@ class _Pending:
 class Answers(Generic[T]):
     """A bounded map from (statement, pool key) to an answer; `size(answer)` is its bytes."""
 
-    def __init__(
-        self, size: Callable[[T], int], max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES
-    ) -> None:
+    def __init__(self, size: Callable[[T], int], max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self.size = size
         self.max_entries = max_entries
         self.max_bytes = max_bytes

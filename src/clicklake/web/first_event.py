@@ -52,7 +52,7 @@ def routes(web: Web) -> list[BaseRoute]:
             raise HTTPError(
                 503,
                 "no collector runs in this process (`clicklake web` alone): send a test event to the collector with "
-                f"curl -X POST <collector>/v1/events -H 'X-Write-Key: <the write key>' -d '<an event>' (docs/sdk.md)",
+                "curl -X POST <collector>/v1/events -H 'X-Write-Key: <the write key>' -d '<an event>' (docs/sdk.md)",
             )
         event = {
             "event_type": "page_view",
