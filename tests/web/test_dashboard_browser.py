@@ -244,6 +244,7 @@ def test_a_row_click_filters_everything_and_the_url_keeps_it(world: World, viewe
     page.go_back()
     settle(page)
     assert kpi(page, "pageviews") == "2"
+    assert viewer.errors == [], viewer.errors
 
 
 #: The map's countries with a figure (ECharts adds a bare item for every other region), and where on
@@ -278,7 +279,7 @@ def test_the_world_map_draws_the_apis_countries_and_a_click_on_one_filters(world
     assert parse_qs(urlparse(page.url).query)["f"] == ["country|is|DE"]
     assert kpi(page, "visitors") == "2"
     assert page.evaluate(MAP_STATE, [chunk, GERMANY])["drawn"] == {"DE": 2}
-    assert viewer.errors == []
+    assert viewer.errors == [], viewer.errors
 
 
 def test_a_date_range_change_changes_the_figures_and_the_comparison(world: World, viewer: Session) -> None:

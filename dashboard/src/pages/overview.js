@@ -71,8 +71,9 @@ function Series({ view }) {
   </div>`;
   let inner;
   if (dropped.length) inner = html`<p class="status">${label(metric)} cannot be split by this filter; choose Pageviews.</p>`;
-  else if (res.loading && !res.data) inner = html`<${Loading} what="the time series" />`;
   else if (res.error) inner = html`<${Failure} error=${res.error} />`;
+  // no answer yet (also in the render before a new request starts, after a filter that asked nothing)
+  else if (!res.data) inner = html`<${Loading} what="the time series" />`;
   else {
     const rows = res.data.results;
     const prev = res.data.comparison ? res.data.comparison.results : null;
@@ -123,8 +124,8 @@ export function Breakdown({ view, title, id, caption, tabs, dimension, metric, f
   const data = res.data;
   let inner;
   if (!body) inner = html`<p class="status">Not available with this filter.</p>`;
-  else if (res.loading && !data) inner = html`<${Loading} />`;
   else if (res.error) inner = html`<${Failure} error=${res.error} />`;
+  else if (!data) inner = html`<${Loading} />`;
   else {
     // while the next answer comes, the last one stays, read by its own columns
     const [dim, measure] = data.meta.columns;
