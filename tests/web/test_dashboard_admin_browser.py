@@ -288,7 +288,9 @@ def test_an_admin_changes_a_members_role_and_schedules_an_email_report(world: Wo
     assert root.errors == []
 
 
-def test_a_test_event_from_the_empty_state_arrives_through_the_collector(world: World, root: Session) -> None:
+def test_a_test_event_from_the_empty_state_arrives_through_the_collector(
+    world: World, root: Session, tmp_path: Path
+) -> None:
     made = root.client.post(
         "/api/sites", json={"name": "fresh", "domain": "fresh.example"}, headers={"X-CSRF-Token": root.csrf}
     )
@@ -305,6 +307,12 @@ def test_a_test_event_from_the_empty_state_arrives_through_the_collector(world: 
     expect(done).to_contain_text("/clicklake-test-event")
     live = root.client.get("/api/live", params={"site": site}).json()
     assert live["pageviews"] == 1 and live["top_pages"] == [{"page": "/clicklake-test-event", "pageviews": 1}]
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.wait_for_timeout(100)
+        page.screenshot(path=str(tmp_path / f"empty-{scheme}.png"), full_page=True)
+        assert axe_violations(page) == [], scheme
+    page.emulate_media(color_scheme="light")
     # a viewer may not write to a site, and the route says so
     viewer, csrf = world.login("viewer@example.org")
     refused = viewer.post(f"/api/sites/{world.sites['a']}/test-event", headers={"X-CSRF-Token": csrf})

@@ -22,7 +22,7 @@ export function EmailReports({ site }) {
   const reports = res.data ? res.data.reports.filter((r) => r.site_id === site.site_id) : [];
   return html`<${Tile} title="E-mail reports" wide id="email-reports">
     <p class="hint">A report sends the site's visitors, visits, page views, bounce rate, orders and revenue of the last
-      complete week or month, beside the period before, by the server's mail settings (docs/alerts.md).</p>
+      complete week or month, beside the period before, by the server's mail settings (docs/operations.md).</p>
     ${wait ||
     html`<${Rows} caption="E-mail reports of the site" empty="No e-mail report." rows=${reports} columns=${[
       ["To", (r) => r.email],
