@@ -208,6 +208,7 @@ def test_the_openapi_document_describes_every_access_route(world: World) -> None
         "/api/sites": {"get", "post"},
         "/api/sites/{site_id}": {"get", "patch", "delete"},
         "/api/sites/{site_id}/rotate-key": {"post"},
+        "/api/sites/{site_id}/test-event": {"post"},
         "/api/sites/{site_id}/members": {"get", "post"},
         "/api/sites/{site_id}/members/{email}": {"delete"},
         "/api/sites/{site_id}/links": {"get", "post"},

@@ -4,7 +4,9 @@ The world of web/world.py (sites a, b, c; root@example.org a server admin, viewe
 viewer of site a), served by `clicklake up`, so that the collector's `/v1/events` and the realtime
 stage's `/api/live` answer on the same port. The live page's figure is compared with `/api/live`'s
 own answer and must move, without a reload, when an event reaches the collector; in Settings an
-admin rotates the key, makes a token and a shared link, and a viewer sees no key and no control.
+admin rotates the key, makes a token and a shared link, changes a member's role and schedules an
+e-mail report, and a viewer sees no key and no control. On a new site, the Overview's empty
+state sends a test event through the collector and says when the live figures show it.
 """
 
 from __future__ import annotations
@@ -249,6 +251,75 @@ def test_an_admin_edits_the_site_its_members_invitations_and_alert_rules(world: 
     root.errors.clear()
 
 
+def test_an_admin_changes_a_members_role_and_schedules_an_email_report(world: World, root: Session) -> None:
+    site = world.sites["c"]
+    page = root.open(f"/settings?site={site}")
+    members = page.locator("[data-tile=members]")
+    add = members.get_by_role("form", name="Add a member")
+    add.get_by_label("E-mail of a user").fill("viewer@example.org")
+    add.get_by_label("Role").select_option("viewer")
+    add.get_by_role("button", name="Add the member").click()
+    role = members.get_by_label("Role of viewer@example.org")
+    expect(role).to_have_value("viewer")
+    role.select_option("admin")
+    expect(role).to_be_enabled()
+    listed = root.client.get(f"/api/sites/{site}/members").json()["members"]
+    assert {"email": "viewer@example.org", "role": "admin"} in listed
+    page.reload()
+    settle(page)
+    expect(members.get_by_label("Role of viewer@example.org")).to_have_value("admin")
+    members.locator("tbody tr", has_text="viewer@example.org").get_by_role("button", name="Remove").click()
+    expect(members.get_by_label("Role of viewer@example.org")).to_have_count(0)
+
+    reports = page.locator("[data-tile=email-reports]")
+    expect(reports.get_by_text("No e-mail report.")).to_be_visible()
+    form = reports.get_by_role("form", name="Schedule an e-mail report")
+    form.get_by_label("Send to (e-mail)").fill("boss@example.org")
+    form.get_by_label("Period").select_option("monthly")
+    form.get_by_role("button", name="Schedule the report").click()
+    row = reports.locator("tbody tr", has_text="boss@example.org")
+    expect(row).to_contain_text("monthly")
+    expect(row).to_contain_text("not yet")
+    ours = [r for r in root.client.get("/api/email-reports").json()["reports"] if r["site_id"] == site]
+    assert [(r["email"], r["period"]) for r in ours] == [("boss@example.org", "monthly")]
+    row.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    assert not [r for r in root.client.get("/api/email-reports").json()["reports"] if r["site_id"] == site]
+    assert root.errors == []
+
+
+def test_a_test_event_from_the_empty_state_arrives_through_the_collector(
+    world: World, root: Session, tmp_path: Path
+) -> None:
+    made = root.client.post(
+        "/api/sites", json={"name": "fresh", "domain": "fresh.example"}, headers={"X-CSRF-Token": root.csrf}
+    )
+    assert made.status_code == 201, made.text
+    site = made.json()["site_id"]
+    page = root.open(f"/?site={site}")
+    empty = page.get_by_role("region", name="No events yet")
+    expect(empty).to_be_visible()
+    before = root.client.get("/api/live", params={"site": site}).json()
+    assert before["events"] == 0
+    empty.get_by_role("button", name="Send a test event").click()
+    done = empty.locator("[data-test-event=done]")
+    expect(done).to_contain_text("It arrived", timeout=20_000)
+    expect(done).to_contain_text("/clicklake-test-event")
+    live = root.client.get("/api/live", params={"site": site}).json()
+    assert live["pageviews"] == 1 and live["top_pages"] == [{"page": "/clicklake-test-event", "pageviews": 1}]
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.wait_for_timeout(100)
+        page.screenshot(path=str(tmp_path / f"empty-{scheme}.png"), full_page=True)
+        assert axe_violations(page) == [], scheme
+    page.emulate_media(color_scheme="light")
+    # a viewer may not write to a site, and the route says so
+    viewer, csrf = world.login("viewer@example.org")
+    refused = viewer.post(f"/api/sites/{world.sites['a']}/test-event", headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403, refused.text
+    assert root.errors == []
+
+
 def test_a_viewer_reads_the_settings_with_no_key_and_no_controls(world: World, browser: Browser) -> None:
     viewer = Session(world, browser, "viewer@example.org")
     try:
@@ -259,9 +330,10 @@ def test_a_viewer_reads_the_settings_with_no_key_and_no_controls(world: World, b
         assert page.locator("[data-write-key], [data-snippet]").count() == 0
         assert "wk_" not in page.content()
         for name in ("Save", "Rotate the key…", "Create the link", "Add the member", "Create the shared link",
-                     "Create the rule", "Remove", "Create the invitation"):  # fmt: skip
+                     "Create the rule", "Remove", "Create the invitation", "Schedule the report"):  # fmt: skip
             assert page.get_by_role("button", name=name).count() == 0, name
-        assert page.locator("[data-tile=shares], [data-tile=alerts]").count() == 0
+        assert page.locator("[data-tile=shares], [data-tile=alerts], [data-tile=email-reports]").count() == 0
+        assert page.locator("[data-tile=members] select").count() == 0
         assert viewer.errors == []
     finally:
         viewer.close()

@@ -3,10 +3,11 @@
 import { api } from "../api.js";
 import { param, setParams, addFilter, share, compareHow } from "../state.js";
 import { html, Tile, Table, Loading, Failure, useAsync, countryName } from "../ui.js";
-import { Chart } from "../chart.js";
+import { Chart, preloadCharts } from "../chart.js";
 import { statsBody, label, formatValue } from "../stats.js";
 import { currentView } from "../view.js";
 import { EmptySite } from "./empty.js";
+import { WorldMap, preloadMap } from "../map.js";
 import { buckets, bucketKey } from "../dates.js";
 
 const KPIS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
@@ -70,8 +71,9 @@ function Series({ view }) {
   </div>`;
   let inner;
   if (dropped.length) inner = html`<p class="status">${label(metric)} cannot be split by this filter; choose Pageviews.</p>`;
-  else if (res.loading && !res.data) inner = html`<${Loading} what="the time series" />`;
   else if (res.error) inner = html`<${Failure} error=${res.error} />`;
+  // no answer yet (also in the render before a new request starts, after a filter that asked nothing)
+  else if (!res.data) inner = html`<${Loading} what="the time series" />`;
   else {
     const rows = res.data.results;
     const prev = res.data.comparison ? res.data.comparison.results : null;
@@ -110,24 +112,32 @@ function Series({ view }) {
 }
 
 // One breakdown tile: `dimension` by `metric` (or by `fallback` when a filter rules the metric out).
-export function Breakdown({ view, title, id, caption, tabs, dimension, metric, fallback = "pageviews", pick = true, limit = 10, extraFilters = [] }) {
+// With `map`, every country is asked for: the world map beside the list draws them all, the list the top `limit`.
+const EVERY_COUNTRY = 300;
+export function Breakdown({ view, title, id, caption, tabs, dimension, metric, fallback = "pageviews", pick = true, limit = 10, extraFilters = [], map = false }) {
   const v = extraFilters.length ? { ...view, filters: [...view.filters, ...extraFilters] } : view;
-  let { body } = statsBody(v, [metric], [dimension], { limit });
-  if (!body && fallback) ({ body } = statsBody(v, [fallback], [dimension], { limit }));
+  if (map) preloadMap();
+  const asked = map ? EVERY_COUNTRY : limit;
+  let { body } = statsBody(v, [metric], [dimension], { limit: asked });
+  if (!body && fallback) ({ body } = statsBody(v, [fallback], [dimension], { limit: asked }));
   const res = useAsync(() => (body ? api.query(body) : null), v.key + dimension + metric);
   const data = res.data;
   let inner;
   if (!body) inner = html`<p class="status">Not available with this filter.</p>`;
-  else if (res.loading && !data) inner = html`<${Loading} />`;
   else if (res.error) inner = html`<${Failure} error=${res.error} />`;
+  else if (!data) inner = html`<${Loading} />`;
   else {
     // while the next answer comes, the last one stays, read by its own columns
     const [dim, measure] = data.meta.columns;
-    inner = html`<${Table} caption=${caption || title} columns=${[dim, measure]} rows=${data.results} bar=${measure}
-      show=${dim === "country" ? countryName : String}
-      onPick=${pick ? (value) => addFilter(dim, value) : null} />`;
+    const onPick = pick ? (value) => addFilter(dim, value) : null;
+    const table = html`<${Table} caption=${caption || title} columns=${[dim, measure]} rows=${data.results.slice(0, limit)} bar=${measure}
+      show=${dim === "country" ? countryName : String} onPick=${onPick} />`;
+    inner =
+      map && data.results.length
+        ? html`<div class="with-map"><${WorldMap} rows=${data.results} dimension=${dim} metric=${measure} label=${label(measure)} onPick=${onPick} />${table}</div>`
+        : table;
   }
-  return html`<${Tile} title=${title} id=${id} sql=${data && data.meta.sql}
+  return html`<${Tile} title=${title} id=${id} wide=${map} sql=${data && data.meta.sql}
     csv=${data && { name: `${dimension}.csv`, columns: data.meta.columns, rows: data.results }}>${tabs}${inner}<//>`;
 }
 
@@ -136,7 +146,7 @@ const GROUPS = [
   { id: "pages", title: "Pages", tabs: [["Top pages", "page", "pageviews"], ["Entry pages", "entry_page", "visits"], ["Exit pages", "exit_page", "visits"]] },
   { id: "sources", title: "Sources", tabs: [["Sources", "source", "visitors"], ["Channels", "channel", "visits"], ["Referrers", "referrer", "visitors"]] },
   { id: "campaigns", title: "Campaigns", tabs: [["UTM campaign", "utm_campaign", "visitors"], ["UTM source", "utm_source", "visitors"], ["UTM medium", "utm_medium", "visitors"], ["UTM term", "utm_term", "visitors"], ["UTM content", "utm_content", "visitors"]] },
-  { id: "countries", title: "Countries", tabs: [["Countries", "country", "visitors"]] },
+  { id: "countries", title: "Countries", map: true, tabs: [["Countries", "country", "visitors"]] },
   { id: "devices", title: "Devices", tabs: [["Devices", "device", "visitors"], ["Browsers", "browser", "visitors"], ["Operating systems", "os", "visitors"]] },
 ];
 
@@ -151,11 +161,12 @@ function Group({ view, group }) {
           onClick=${() => setParams({ [group.id]: dim === group.tabs[0][1] ? null : dim })}>${text}</button>`
       )}
     </div>`;
-  return html`<${Breakdown} view=${view} title=${group.title} id=${group.id} caption=${tab[0]} dimension=${tab[1]} metric=${tab[2]} tabs=${tabs} />`;
+  return html`<${Breakdown} view=${view} title=${group.title} id=${group.id} caption=${tab[0]} dimension=${tab[1]} metric=${tab[2]} tabs=${tabs} map=${!!group.map} />`;
 }
 
 export function Overview() {
   const view = currentView();
+  preloadCharts(); // the chart library loads while the figures are asked for
   return html`<${Kpis} view=${view} />
     <div class="grid">
       <${Series} view=${view} />

@@ -1,4 +1,4 @@
-// Who may read a site: its members and invitations, its shared links, and the caller's own API tokens.
+// Who may read a site: its members (their roles changed in place) and invitations, its shared links, and the caller's own API tokens.
 import { useState } from "preact/hooks";
 import { rest } from "../api.js";
 import { html, Tile } from "../ui.js";
@@ -38,6 +38,27 @@ function Invitations({ site }) {
     <${Secret} title="The invitation link:" value=${link} />`;
 }
 
+// A member's role, changed in place: the server says why when the caller may not grant it.
+function RoleChange({ site, member, onChanged }) {
+  const [state, setState] = useState({ busy: false, error: null, done: false });
+  const change = async (e) => {
+    const role = e.currentTarget.value;
+    setState({ busy: true, error: null, done: false });
+    try {
+      await rest.post(`${site_(site)}/members`, { email: member.email, role });
+      setState({ busy: false, error: null, done: true });
+      onChanged();
+    } catch (error) {
+      setState({ busy: false, error, done: false });
+      e.target.value = member.role;
+    }
+  };
+  return html`<label class="inline-field"><span class="sr-only">Role of ${member.email}</span>
+      <select value=${member.role} disabled=${state.busy} onChange=${change}>
+        ${ROLES.map((r) => html`<option value=${r}>${r}</option>`)}</select></label>
+    ${state.error && html`<span class="status error" role="alert">${state.error.message}</span>`}`;
+}
+
 export function Members({ site, manage }) {
   const res = useResource(`${site_(site)}/members`);
   const add = async (form) => {
@@ -48,7 +69,7 @@ export function Members({ site, manage }) {
   };
   const columns = [
     ["E-mail", (m) => m.email],
-    ["Role", (m) => m.role],
+    ["Role", (m) => (manage ? html`<${RoleChange} site=${site} member=${m} onChanged=${res.reload} />` : m.role)],
   ];
   if (manage)
     columns.push(["Actions", (m) => html`<${RowAction} label="Remove" what=${m.email}

@@ -1,5 +1,5 @@
 // Settings of the selected site: its fields, write key and snippet, links and QR codes, members
-// and invitations, shared links and alert rules; and the caller's own API tokens. An owner or
+// (and their roles) and invitations, shared links, alert rules and e-mail reports; and the caller's own API tokens. An owner or
 // admin changes them; a viewer reads what the API shows a viewer (no key, no controls).
 import { useEffect, useRef, useState } from "preact/hooks";
 import { rest } from "../api.js";
@@ -8,6 +8,7 @@ import { useResource, pending, Form, Secret } from "../forms.js";
 import { oneSite } from "./live.js";
 import { Members, Shares, Tokens } from "./settings-access.js";
 import { Links, Alerts } from "./settings-links.js";
+import { EmailReports } from "./settings-reports.js";
 
 const MANAGERS = ["owner", "admin"];
 
@@ -106,6 +107,7 @@ export function Settings() {
       <${Members} site=${site} manage=${manage} />
       ${manage && html`<${Shares} site=${site} />`}
       ${manage && html`<${Alerts} site=${site} />`}
+      ${manage && html`<${EmailReports} site=${site} />`}
       <${Tokens} site=${site} />
     </div>`;
 }

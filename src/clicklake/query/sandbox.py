@@ -3,7 +3,9 @@
 Each `Sandbox.run` gets an in-memory DuckDB connection of its own in which, for each
 lake table the statement names, a view `namespace.table` keeps only the rows whose
 `site_id` is one of the principal's (a connection made for the same sites over the same
-snapshots is reused, see `clicklake.query.pool`). Nothing else is reachable:
+snapshots is reused, see `clicklake.query.pool`), and the answer of a statement already
+run for the same sites over the same snapshots is given again from memory (see
+`clicklake.query.answers`). Nothing else is reachable:
 
 - the statement must be one SELECT; its parse tree (`json_serialize_sql`) may name only
   those views and its own CTEs, and no table function but `range`, `generate_series`
@@ -36,6 +38,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
 from clicklake.lake.views import ident, register_view
+from clicklake.query.answers import Answers
 from clicklake.query.engine import QueryError, one_statement
 from clicklake.query.pool import Key, Pool, Warm
 
@@ -149,10 +152,18 @@ class Sandbox:
     connection waits in a `Pool` for the next run over the same sites and snapshots.
     """
 
-    def __init__(self, catalog: Catalog, limits: Limits | None = None, pool: Pool | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        limits: Limits | None = None,
+        pool: Pool | None = None,
+        answers: Answers[Result] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.limits = limits or Limits()
         self.pool = pool or Pool()
+        #: the answers kept while the tables they read have no new snapshot (`clicklake.query.answers`)
+        self.answers: Answers[Result] = answers if answers is not None else Answers(_result_bytes)
 
     def run(self, site_ids: Collection[str], sql: str) -> Result:
         """Run one SELECT as a principal that may read `site_ids`.
@@ -163,9 +174,13 @@ class Sandbox:
         tables = {ref: self._load(*ref) for ref in sorted(_tables_of(sql))}
         sites = tuple(sorted(set(site_ids)))
         key: Key = (sites, tuple((ns, name, t.metadata_location) for (ns, name), t in tables.items()))
-        with self.pool.checkout(key, lambda: self._prepare(tables, sites)) as warm:
-            table, truncated = self._execute(warm.con, sql)
-            return Result(table, truncated, warm.freshness)
+
+        def compute() -> Result:
+            with self.pool.checkout(key, lambda: self._prepare(tables, sites)) as warm:
+                table, truncated = self._execute(warm.con, sql)
+                return Result(table, truncated, warm.freshness)
+
+        return self.answers.get_or_compute(sql, key, compute)
 
     def close(self) -> None:
         """Close the idle connections."""
@@ -257,6 +272,10 @@ _PARSER_LOCK: Final = threading.Lock()
 def _parser() -> duckdb.DuckDBPyConnection:
     """One connection that only parses (`json_serialize_sql`); used under `_PARSER_LOCK`."""
     return duckdb.connect(":memory:", config={"python_enable_replacements": False})
+
+
+def _result_bytes(result: Result) -> int:
+    return int(result.table.nbytes)
 
 
 def _too_long(limits: Limits) -> str:

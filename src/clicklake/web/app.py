@@ -31,7 +31,7 @@ from clicklake.errors import ClicklakeError
 from clicklake.query import experiments, funnels, periods, stats
 from clicklake.query.engine import format_result
 from clicklake.query.sandbox import Limits, Result, Sandbox, SandboxError
-from clicklake.web import alerts, live, pages
+from clicklake.web import alerts, first_event, live, pages
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal, User
 from clicklake.web.frames import FrameGuard
 from clicklake.web.openapi import openapi_document
@@ -431,6 +431,7 @@ class Web:
             *oidc.routes(self),
             *live.routes(self),
             *alerts.routes(self),
+            *first_event.routes(self),
             *pages.routes(),
         ]
 

@@ -203,6 +203,14 @@ def paths() -> dict[str, Any]:
         "/api/sites/{site_id}/rotate-key": {
             "post": _op(f"A new write key; the old one stops (owner, admin). {_CSRF}", _ref("Site"), params=site)
         },
+        "/api/sites/{site_id}/test-event": {
+            "post": _op(
+                "Send one page view of /clicklake-test-event through the collector of this process, as the asking "
+                f"browser (owner, admin; 503 under `clicklake web` alone). {_CSRF}",
+                _obj({"accepted": _I, "consent_denied": _I, "rejected": {"type": "array", "items": _S}, "page": _S}),
+                params=site,
+            )
+        },
         "/api/sites/{site_id}/members": {
             "get": _op("The site's members (any role)", list_of("members", "Member"), params=site),
             "post": _op(
