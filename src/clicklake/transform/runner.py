@@ -49,6 +49,7 @@ from clicklake.lake.tables import BRONZE_EVENTS, TableDef
 from clicklake.lake.tables import ensure_tables as ensure_lake_tables
 from clicklake.lake.views import register_view
 from clicklake.transform import checks as dq
+from clicklake.transform import recommendations
 from clicklake.transform.checks import CheckResult
 from clicklake.transform.lock import RunLock
 from clicklake.transform.metrics import TransformMetrics
@@ -86,6 +87,7 @@ from clicklake.transform.tables import (
     GOLD_FACT_FUNNEL,
     GOLD_FACT_ORDERS,
     GOLD_KPI_DAILY,
+    RECOMMEND,
     SILVER,
     SILVER_EVENTS,
     SILVER_SESSIONS,
@@ -239,7 +241,7 @@ class Transformer:
         bronze = self.catalog.load_table(BRONZE_EVENTS)
         snapshot = bronze.current_snapshot()
         report.bronze_snapshot_id = snapshot.snapshot_id if snapshot is not None else None
-        marks = {name: watermark_of(tables[name]) for name in (*SILVER, *GOLD)}
+        marks = {name: watermark_of(tables[name]) for name in (*SILVER, *GOLD, *RECOMMEND)}
         known = [m for m in marks.values() if m is not None]
         since = min((m.sequence_number for m in known), default=None)
         report.timings["open"] = time.monotonic() - opening
@@ -279,7 +281,7 @@ class Transformer:
                 if not days:
                     # only compaction since: nothing to rebuild, but the watermark moves on, or the
                     # compacted files would look new once the loader has expired compaction's snapshot
-                    for name in (*SILVER, *GOLD):
+                    for name in (*SILVER, *GOLD, *RECOMMEND):
                         self._advance(tables[name], target.properties(report.run_id))
                     report.mode = report.outcome = "up_to_date"
                     return
@@ -313,7 +315,7 @@ class Transformer:
                 self._say(f"blocked: {exc}")
             with _timed(report, "results and expiry"):
                 self._write_results(tables[GOLD_DQ_RESULTS], report)
-                self._cap_snapshots(tables[name] for name in (*SILVER, *GOLD, GOLD_DQ_RESULTS))
+                self._cap_snapshots(tables[name] for name in (*SILVER, *GOLD, *RECOMMEND, GOLD_DQ_RESULTS))
             with _timed(report, "results and expiry"):
                 report.lag_s = self._lag(bronze, tables[GOLD_KPI_DAILY])
         finally:
@@ -437,6 +439,9 @@ class Transformer:
         self._check(report, con, dq.gold_checks(), gold)
         for built in gold:
             self._publish(report, built, props)
+
+        # 5. the recommendation tables, rebuilt whole from the recent window of silver.events
+        recommendations.build(self, con, report, tables, props)
 
     # -- steps -----------------------------------------------------------------------------
 
