@@ -250,3 +250,9 @@ def test_cli_prints_the_same_answer(shop: Shop) -> None:
     api = shop.with_key(product="tent")
     assert [i["product_id"] for i in body["items"]] == products(api)
     assert body["rec_id"].startswith("rec_") and body["rec_id"] != api["rec_id"]
+
+
+def test_the_routes_are_in_the_openapi_document(shop: Shop) -> None:
+    doc = shop.http.get("/api/openapi.json").json()
+    assert "get" in doc["paths"]["/api/recommendations"] and "get" in doc["paths"]["/api/recommendations/clicks"]
+    assert doc["components"]["securitySchemes"]["read_key"]["in"] == "query"

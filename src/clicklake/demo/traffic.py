@@ -308,16 +308,22 @@ class Traffic:
             if not shown:
                 shown = list(world.SHOP_ITEMS)
             previous = page.path.rsplit("/", 1)[1] if page.path.startswith("/shop/p/") else None
-            if previous in world.COMPANIONS and self.rng.random() < COMPANION_SHARE:
-                item = _ITEM_BY_SKU[self.rng.choice(world.COMPANIONS[previous])]
+            companions = world.COMPANIONS.get(previous or "", ())
+            related = bool(companions) and self.rng.random() < COMPANION_SHARE
+            if related:
+                item = _ITEM_BY_SKU[self.rng.choice(companions)]
             else:
                 item = shown[0] if self.rng.random() < 0.4 else self.rng.choice(shown)
             b.wait(self._dwell(12))
             product = _product(item, currency)
             if not page.path.endswith(item.sku):
                 b.page_view(f"{self.origin}/shop/p/{item.sku}", f"{item.name} | Trailhead")
-                product["list_name"] = "search results" if len(shown) < len(world.SHOP_ITEMS) else "catalogue"
-                product["position"] = shown.index(item) + 1
+                if related:  # opened from the product page's "goes well with" list
+                    product["list_name"] = "goes well with"
+                    product["position"] = companions.index(item.sku) + 1
+                else:
+                    product["list_name"] = "search results" if len(shown) < len(world.SHOP_ITEMS) else "catalogue"
+                    product["position"] = shown.index(item) + 1
             page = Page(f"/shop/p/{item.sku}", item.name)
             b.event("product_view", product=product)
             if item.category in ("jackets", "boots") and self.rng.random() < 0.12:

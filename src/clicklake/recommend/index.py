@@ -71,13 +71,16 @@ class SiteIndex:
     def from_items(self, items: I32, weights: F32, exclude: set[int], k: int) -> list[Item]:
         """The `k` best products by neighbour score summed over `items` (each times its weight), then
         the most popular to fill up; never one of `exclude`."""
-        pairs = zip(items.tolist(), weights.tolist(), strict=True)
-        parts = [(self.offsets[i], self.offsets[i + 1], w) for i, w in pairs]
         out: list[Item] = []
         chosen: set[int] = set()
-        if parts:
-            candidates = np.concatenate([self.neighbours[lo:hi] for lo, hi, _ in parts])
-            scores = np.concatenate([self.scores[lo:hi] * w for lo, hi, w in parts])
+        if items.size:
+            # every neighbour of every item in one gather: positions of the concatenated slices
+            starts = self.offsets[items]
+            lengths = self.offsets[items + 1] - starts
+            before = np.cumsum(lengths) - lengths
+            positions = np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))
+            candidates = self.neighbours[positions]
+            scores = self.scores[positions] * np.repeat(weights, lengths)
             if candidates.size:
                 unique, inverse = np.unique(candidates, return_inverse=True)
                 summed = np.bincount(inverse, weights=scores)
@@ -104,7 +107,12 @@ class SiteIndex:
         i = self.pos.get(product)
         if i is None:
             return self.from_items(np.zeros(0, np.int32), np.zeros(0, np.float32), set(), k)
-        return self.from_items(np.array([i], np.int32), np.ones(1, np.float32), {i}, k)
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        if hi - lo < k:
+            return self.from_items(np.array([i], np.int32), np.ones(1, np.float32), {i}, k)
+        # the product's own list is ranked already (and never holds the product itself)
+        ids, scores = self.neighbours[lo : lo + k].tolist(), self.scores[lo : lo + k].tolist()
+        return [Item(self.ids[n], round(s, 6), "neighbours") for n, s in zip(ids, scores, strict=True)]
 
     def for_user(self, user: str, k: int) -> list[Item]:
         found = self.history(user)
@@ -149,6 +157,7 @@ def build_index(
     neighbours: pa.Table, popularity: pa.Table, users: pa.Table, snapshots: tuple[int | None, ...] = ()
 ) -> Index:
     """An `Index` from the rows of gold.item_neighbours, gold.item_popularity and gold.user_items."""
+    neighbours, popularity, users = (_plain_strings(t) for t in (neighbours, popularity, users))
     sites: dict[str, SiteIndex] = {}
     as_of: dict[str, str] = {}
     names = set(pc.unique(neighbours["site_id"]).to_pylist()) | set(pc.unique(popularity["site_id"]).to_pylist())
@@ -210,6 +219,12 @@ def _site(n: pa.Table, p: pa.Table, u: pa.Table) -> SiteIndex:
         user_weights=u["weight"].to_numpy(zero_copy_only=False).astype(np.float32),
         user_purchased=u["purchased"].fill_null(False).to_numpy(zero_copy_only=False).astype(np.bool_),
     )
+
+
+def _plain_strings(table: pa.Table) -> pa.Table:
+    """The table with `string` columns where pyiceberg may read `large_string` ones."""
+    schema = pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in table.schema])
+    return table.cast(schema)
 
 
 def _positions(column: pa.ChunkedArray, vocabulary: pa.Array) -> I32:

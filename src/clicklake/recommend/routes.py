@@ -43,11 +43,18 @@ class _SiteAccess:
         self.web = web
         self._cache: dict[str, tuple[float, str | None, tuple[str, ...] | None]] = {}
 
-    def get(self, site_id: str) -> tuple[str | None, tuple[str, ...] | None]:
-        """(read key, allowed origins); origins None when the site does not exist."""
+    def cached(self, site_id: str) -> tuple[str | None, tuple[str, ...] | None] | None:
+        """What `get` answers, when it is in memory and fresh; None otherwise."""
         hit = self._cache.get(site_id)
         if hit is not None and time.monotonic() - hit[0] < KEY_CACHE_S:
             return hit[1], hit[2]
+        return None
+
+    def get(self, site_id: str) -> tuple[str | None, tuple[str, ...] | None]:
+        """(read key, allowed origins); origins None when the site does not exist."""
+        hit = self.cached(site_id)
+        if hit is not None:
+            return hit
         site = self.web.metadata.site(site_id)
         origins = tuple(site.allowed_origins) if site is not None else None
         key = keys.read_key(self.web.metadata.engine, site_id) if site is not None else None
@@ -78,7 +85,10 @@ class Recommendations:
         key = request.query_params.get("key") or request.headers.get(_READ_KEY_HEADER)
         origin = request.headers.get("origin")
         if key:
-            wanted, origins = await anyio.to_thread.run_sync(self.access.get, site_id)
+            found = self.access.cached(site_id)  # the hot path: no thread, no database
+            if found is None:
+                found = await anyio.to_thread.run_sync(self.access.get, site_id)
+            wanted, origins = found
             if origins is None or wanted is None or not secrets.compare_digest(key, wanted):
                 raise HTTPError(401, f"not a read key of site {site_id!r}", {"Vary": "Origin"})
             if origin is None:
