@@ -244,13 +244,15 @@ def train(rows: list[Row]) -> tuple[SiteIndex, dict[str, pa.Table], float]:
 # -- scoring ------------------------------------------------------------------------------
 
 
-def score(ranked: list[list[str]], cases: list[Case]) -> tuple[float, float]:
-    hits, gain = 0, 0.0
+def score(ranked: list[list[str]], cases: list[Case]) -> tuple[float, float, float]:
+    """hit-rate@10, NDCG@10 and hit-rate@3."""
+    hits, gain, top3 = 0, 0.0, 0
     for top, case in zip(ranked, cases, strict=True):
         if case.target in top[:K]:
             hits += 1
             gain += 1 / math.log2(top.index(case.target) + 2)
-    return hits / len(cases), gain / len(cases)
+            top3 += case.target in top[:3]
+    return hits / len(cases), gain / len(cases), top3 / len(cases)
 
 
 def model_lists(site: SiteIndex, cases: list[Case]) -> list[list[str]]:
@@ -405,9 +407,11 @@ def latency(
                 raise RuntimeError(f"clicklake web did not answer: {(work / 'web.log').read_text()}")
             time.sleep(0.2)
         asyncio.run(_load(port, paths, rate, 1.0, 32))  # warm-up
+        cpu_before = _cpu_seconds(server.pid)
         started = time.perf_counter()
         lat, errors = asyncio.run(_load(port, paths, rate, seconds, 32))
         took = time.perf_counter() - started
+        cpu = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -421,8 +425,15 @@ def latency(
         "p50": pct(0.5),
         "p99": pct(0.99),
         "max": lat[-1],
+        "cpu_ms": 1000 * cpu / max(1, len(lat)),
     }
     return figures, site_id
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- memory -------------------------------------------------------------------------------
@@ -523,9 +534,9 @@ def main() -> int:
         for label, (lists, took) in implicit_lists(training, cases).items():
             results.append((f"{label} [{took:.1f} s]", *score(lists, cases)))
         pop_hr = results[1][1]
-        print(f"{'method':<40} {'HR@10':>7} {'NDCG@10':>8} {'x pop HR':>9}")
-        for label, hr, ndcg in results:
-            print(f"{label:<40} {hr:>7.3f} {ndcg:>8.3f} {hr / pop_hr if pop_hr else float('inf'):>9.2f}")
+        print(f"{'method':<40} {'HR@10':>7} {'NDCG@10':>8} {'x pop HR':>9} {'HR@3':>7}")
+        for label, hr, ndcg, hr3 in results:
+            print(f"{label:<40} {hr:>7.3f} {ndcg:>8.3f} {hr / pop_hr if pop_hr else float('inf'):>9.2f} {hr3:>7.3f}")
         model_hr = results[0][1]
         rows_out.append((data.name, model_hr, pop_hr, len({p for r in data.rows for p in r.products})))
     work = Path(tempfile.mkdtemp(prefix="clicklake-rec-bench-"))
@@ -540,6 +551,10 @@ def main() -> int:
     print(
         f"  {figures['requests']:,.0f} requests, {figures['errors']:.0f} errors, {figures['achieved']:,.0f} req/s; "
         f"p50 {figures['p50']:.2f} ms, p99 {figures['p99']:.2f} ms, max {figures['max']:.1f} ms"
+    )
+    print(
+        f"  server CPU {figures['cpu_ms']:.2f} ms per request (one process, one core: at most "
+        f"{1000 / figures['cpu_ms']:,.0f} req/s when it has the core to itself)"
     )
     print(f"  load average at the end of the run: {os.getloadavg()[0]:.1f}")
     plain, with_users = index_memory()
