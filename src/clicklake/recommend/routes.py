@@ -11,6 +11,7 @@ Each answer is counted as served (`clicklake.recommend.served`).
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from typing import TYPE_CHECKING, Final
@@ -30,6 +31,8 @@ from clicklake.web.app import HTTPError, _may_read, answer, error
 if TYPE_CHECKING:
     from clicklake.web.accounts import Principal
     from clicklake.web.app import Web
+
+log = logging.getLogger(__name__)
 
 #: Seconds a site's read key and allowed origins are kept in memory (a rotated key works that much later).
 KEY_CACHE_S: Final = 5.0
@@ -113,7 +116,11 @@ class Recommendations:
             site_id, headers = await self._site_of(request)
             params = request.query_params
             k = parse_k(params.get("k"))
-            index = self.store.current() if self.store.loads else await anyio.to_thread.run_sync(self.store.current)
+            try:
+                index = self.store.current() if self.store.loads else await anyio.to_thread.run_sync(self.store.current)
+            except Exception as exc:  # the first read of the tables failed: say so, try again next time
+                log.exception("reading the recommendation tables failed")
+                raise HTTPError(503, f"recommendations are not available yet: {exc}", {"Retry-After": "5"}) from None
             body = recommend(index, site_id, product=params.get("product"), user=params.get("user"), k=k)
         except HTTPError as exc:
             return error(exc.status, exc.message, exc.headers)
