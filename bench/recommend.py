@@ -104,8 +104,10 @@ class DataSet:
 
 def demo_shop(sessions: int, seed: int = 7) -> DataSet:
     """The demo traffic generator's shop sessions (other scenarios drawn too, and skipped)."""
+    from clicklake.demo import world
     from clicklake.demo.traffic import DemoLinks, Traffic
 
+    skus = {item.sku for item in world.SHOP_ITEMS}
     traffic = Traffic("https://demo.example", DemoLinks(affiliate={}, qr={}), seed=seed)
     out = DataSet("demo shop")
     span = timedelta(days=30) / sessions
@@ -133,6 +135,8 @@ def demo_shop(sessions: int, seed: int = 7) -> DataSet:
                         continue
                     sid = str(event["session"]["session_id"])
                 except (KeyError, TypeError):
+                    continue
+                if not set(products) <= skus:  # a broken event's made-up product: refused at the door
                     continue
                 out.rows.append(Row(sid, visitor, start + timedelta(milliseconds=offset), kind, products))
     return out
