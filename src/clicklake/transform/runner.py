@@ -10,7 +10,9 @@ change, stage by stage:
    move session starts up to two days later (see `models/_session_events.sql`);
 3. `silver.user_segments` whole (it is small: one row per visitor, segment and stay);
 4. the gold facts and KPIs for P, and `gold.fact_funnel` also for the days whose sessions
-   now start with other segments.
+   now start with other segments;
+5. the recommendation tables whole, from the recent window of `silver.events`
+   (`clicklake.transform.recommendations`).
 
 For each table, DuckDB writes the model's rows straight into Parquet files in the table's
 folder; the data-quality checks run over those files; then one Iceberg commit replaces
