@@ -88,7 +88,7 @@ test: $(VENV)/.synced lint test-sdk test-dashboard chromium ## the full test sui
 # work under it (see its sitecustomize.py).
 SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query tests/schema \
 	tests/realtime/test_stage.py tests/alerts/test_measure_lake.py tests/alerts/test_email_reports.py \
-	tests/e2e/test_live_reconcile.py
+	tests/e2e/test_live_reconcile.py tests/recommend/test_api.py
 SHIFT := +365d
 test-shifted: $(VENV)/.synced faketime ## the clock-sensitive suites, the wall clock a year ahead
 	PYTHONPATH=tests/_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(SHIFT)' \

@@ -395,12 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
     from clicklake.alerts.cli import add_commands as add_alerts
     from clicklake.destinations.cli import add_commands as add_destinations
     from clicklake.export.cli import add_commands as add_export
+    from clicklake.recommend.cli import add_commands as add_recommend
     from clicklake.web.cli import add_commands
 
     add_commands(commands)
     add_alerts(commands)
     add_export(commands)
     add_destinations(commands)
+    add_recommend(commands)
     return parser
 
 

@@ -55,7 +55,7 @@ def lake_figures(data: Path, site: str, summary: dict) -> list[dict]:
 def test_demo_lands_every_event_type_from_many_countries_and_devices(running: tuple[str, Path]) -> None:
     base, root = running
     result = run_clicklake(
-        root, "demo", "--url", base, "--events", "500", "--rate", "0", "--seed", "11", "--format", "json", timeout=120
+        root, "demo", "--url", base, "--events", "500", "--rate", "0", "--seed", "12", "--format", "json", timeout=120
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

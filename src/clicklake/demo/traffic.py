@@ -42,6 +42,8 @@ DECLINED_SHARE: Final = 0.05
 DNT_SHARE: Final = 0.015
 GPC_SHARE: Final = 0.01
 RETURNING_SHARE: Final = 0.3
+#: After a product page, how often the next product a shopper opens is one of its companions (world.COMPANIONS).
+COMPANION_SHARE: Final = 0.6
 MAX_RETURNING: Final = 500
 SCENARIOS: Final = (("compare", 45), ("shop", 33), ("menu", 12), ("crawl", 6), ("newsletter", 4))
 
@@ -305,13 +307,23 @@ class Traffic:
         for _ in range(self.rng.choice((1, 1, 1, 2, 2, 3, 4, 5))):
             if not shown:
                 shown = list(world.SHOP_ITEMS)
-            item = shown[0] if self.rng.random() < 0.4 else self.rng.choice(shown)
+            previous = page.path.rsplit("/", 1)[1] if page.path.startswith("/shop/p/") else None
+            companions = world.COMPANIONS.get(previous or "", ())
+            related = bool(companions) and self.rng.random() < COMPANION_SHARE
+            if related:
+                item = _ITEM_BY_SKU[self.rng.choice(companions)]
+            else:
+                item = shown[0] if self.rng.random() < 0.4 else self.rng.choice(shown)
             b.wait(self._dwell(12))
             product = _product(item, currency)
             if not page.path.endswith(item.sku):
                 b.page_view(f"{self.origin}/shop/p/{item.sku}", f"{item.name} | Trailhead")
-                product["list_name"] = "search results" if len(shown) < len(world.SHOP_ITEMS) else "catalogue"
-                product["position"] = shown.index(item) + 1
+                if related:  # opened from the product page's "goes well with" list
+                    product["list_name"] = "goes well with"
+                    product["position"] = companions.index(item.sku) + 1
+                else:
+                    product["list_name"] = "search results" if len(shown) < len(world.SHOP_ITEMS) else "catalogue"
+                    product["position"] = shown.index(item) + 1
             page = Page(f"/shop/p/{item.sku}", item.name)
             b.event("product_view", product=product)
             if item.category in ("jackets", "boots") and self.rng.random() < 0.12:

@@ -295,6 +295,29 @@ SHOP_ITEMS: Final = (
     Item("sku-1404", "Multifuel stove", "stoves", "Skarn", 14900),
 )
 SHOP_CATEGORIES: Final = ("tents", "backpacks", "jackets", "boots", "stoves")
+#: What goes with what: after a product, a shopper often looks at (and buys) one of its companions.
+#: The planted structure the recommendation bench (bench/recommend.py) must find.
+COMPANIONS: Final = {
+    "sku-1001": ("sku-1401", "sku-1403", "sku-1102"),
+    "sku-1002": ("sku-1401", "sku-1403", "sku-1103"),
+    "sku-1003": ("sku-1101", "sku-1404"),
+    "sku-1004": ("sku-1401", "sku-1402", "sku-1104"),
+    "sku-1101": ("sku-1204", "sku-1302"),
+    "sku-1102": ("sku-1001", "sku-1201"),
+    "sku-1103": ("sku-1002", "sku-1202", "sku-1301"),
+    "sku-1104": ("sku-1203", "sku-1302"),
+    "sku-1201": ("sku-1301", "sku-1203"),
+    "sku-1202": ("sku-1203", "sku-1103"),
+    "sku-1203": ("sku-1201", "sku-1104"),
+    "sku-1204": ("sku-1302", "sku-1101"),
+    "sku-1301": ("sku-1201", "sku-1103"),
+    "sku-1302": ("sku-1204", "sku-1104"),
+    "sku-1303": ("sku-1003", "sku-1204"),
+    "sku-1401": ("sku-1402", "sku-1403"),
+    "sku-1402": ("sku-1401", "sku-1404"),
+    "sku-1403": ("sku-1401", "sku-1402"),
+    "sku-1404": ("sku-1402", "sku-1403"),
+}
 #: What people type into the shop's search box; some find nothing.
 SEARCHES: Final = (
     "tent",

@@ -10,7 +10,9 @@ change, stage by stage:
    move session starts up to two days later (see `models/_session_events.sql`);
 3. `silver.user_segments` whole (it is small: one row per visitor, segment and stay);
 4. the gold facts and KPIs for P, and `gold.fact_funnel` also for the days whose sessions
-   now start with other segments.
+   now start with other segments;
+5. the recommendation tables whole, from the recent window of `silver.events`
+   (`clicklake.transform.recommendations`).
 
 For each table, DuckDB writes the model's rows straight into Parquet files in the table's
 folder; the data-quality checks run over those files; then one Iceberg commit replaces
@@ -50,6 +52,7 @@ from clicklake.lake.tables import BRONZE_EVENTS, TableDef
 from clicklake.lake.tables import ensure_tables as ensure_lake_tables
 from clicklake.lake.views import register_view
 from clicklake.transform import checks as dq
+from clicklake.transform import recommendations
 from clicklake.transform.checks import CheckResult
 from clicklake.transform.lock import RunLock
 from clicklake.transform.metrics import TransformMetrics
@@ -87,6 +90,7 @@ from clicklake.transform.tables import (
     GOLD_FACT_FUNNEL,
     GOLD_FACT_ORDERS,
     GOLD_KPI_DAILY,
+    RECOMMEND,
     SILVER,
     SILVER_EVENTS,
     SILVER_SESSIONS,
@@ -252,7 +256,7 @@ class Transformer:
         bronze = self.catalog.load_table(BRONZE_EVENTS)
         snapshot = bronze.current_snapshot()
         report.bronze_snapshot_id = snapshot.snapshot_id if snapshot is not None else None
-        marks = {name: watermark_of(tables[name]) for name in (*SILVER, *GOLD)}
+        marks = {name: watermark_of(tables[name]) for name in (*SILVER, *GOLD, *RECOMMEND)}
         known = [m for m in marks.values() if m is not None]
         since = min((m.sequence_number for m in known), default=None)
         report.timings["open"] = time.monotonic() - opening
@@ -292,7 +296,7 @@ class Transformer:
                 if not days:
                     # only compaction since: nothing to rebuild, but the watermark moves on, or the
                     # compacted files would look new once the loader has expired compaction's snapshot
-                    for name in (*SILVER, *GOLD):
+                    for name in (*SILVER, *GOLD, *RECOMMEND):
                         self._advance(tables[name], target.properties(report.run_id))
                     report.mode = report.outcome = "up_to_date"
                     return
@@ -326,7 +330,7 @@ class Transformer:
                 self._say(f"blocked: {exc}")
             with _timed(report, "results and expiry"):
                 self._write_results(tables[GOLD_DQ_RESULTS], report)
-                self._cap_snapshots(tables[name] for name in (*SILVER, *GOLD, GOLD_DQ_RESULTS))
+                self._cap_snapshots(tables[name] for name in (*SILVER, *GOLD, *RECOMMEND, GOLD_DQ_RESULTS))
             with _timed(report, "results and expiry"):
                 report.lag_s = self._lag(bronze, tables[GOLD_KPI_DAILY])
         finally:
@@ -450,6 +454,9 @@ class Transformer:
         self._check(report, con, dq.gold_checks(), gold)
         for built in gold:
             self._publish(report, built, props)
+
+        # 5. the recommendation tables, rebuilt whole from the recent window of silver.events
+        recommendations.build(self, con, report, tables, props)
 
     # -- steps -----------------------------------------------------------------------------
 

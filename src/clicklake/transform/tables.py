@@ -24,6 +24,9 @@ GOLD_FACT_AFFILIATE_CLICKS: Final = "gold.fact_affiliate_clicks"
 GOLD_FACT_ORDERS: Final = "gold.fact_orders"
 GOLD_KPI_DAILY: Final = "gold.kpi_daily"
 GOLD_DQ_RESULTS: Final = "gold.dq_results"
+GOLD_ITEM_NEIGHBOURS: Final = "gold.item_neighbours"
+GOLD_ITEM_POPULARITY: Final = "gold.item_popularity"
+GOLD_USER_ITEMS: Final = "gold.user_items"
 
 _S = pa.string()
 _I = pa.int64()
@@ -233,7 +236,39 @@ GOLD_DQ_RESULTS_SCHEMA: Final = _schema(
     ("run_dt", _DATE),
 )
 
+#: recommendations: each product's neighbours, best first (rebuilt whole by every run).
+GOLD_ITEM_NEIGHBOURS_SCHEMA: Final = _schema(
+    ("site_id", _S),
+    ("product_id", _S),
+    ("neighbour_id", _S),
+    ("score", pa.float64()),
+    ("rank", _I),
+    # the newest product event the model saw: ages are counted back from it
+    ("as_of_ts", _TS),
+)
+
+#: recommendations: each site's products by decayed interest, the fallback.
+GOLD_ITEM_POPULARITY_SCHEMA: Final = _schema(
+    ("site_id", _S),
+    ("product_id", _S),
+    ("score", pa.float64()),
+    ("rank", _I),
+    ("as_of_ts", _TS),
+)
+
+#: recommendations: each visitor's recent products and the ones they bought.
+GOLD_USER_ITEMS_SCHEMA: Final = _schema(
+    ("site_id", _S),
+    ("visitor_id", _S),
+    ("product_id", _S),
+    ("weight", pa.float64()),
+    ("purchased", _B),
+    ("last_ts", _TS),
+    ("as_of_ts", _TS),
+)
+
 _BY_DAY: Final = (Partition("event_dt", IdentityTransform(), "event_dt"),)
+_BY_SITE: Final = (Partition("site_id", IdentityTransform(), "site_id"),)
 
 TABLES: Final = (
     TableDef(
@@ -262,8 +297,13 @@ TABLES: Final = (
         partitions=(Partition("run_dt", IdentityTransform(), "run_dt"),),
         sort=("run_ts",),
     ),
+    # rebuilt whole by every run; by site, so that a reader of one site opens its files only
+    TableDef(GOLD_ITEM_NEIGHBOURS, GOLD_ITEM_NEIGHBOURS_SCHEMA, partitions=_BY_SITE, sort=("product_id", "rank")),
+    TableDef(GOLD_ITEM_POPULARITY, GOLD_ITEM_POPULARITY_SCHEMA, partitions=_BY_SITE, sort=("rank",)),
+    TableDef(GOLD_USER_ITEMS, GOLD_USER_ITEMS_SCHEMA, partitions=_BY_SITE, sort=("visitor_id",)),
 )
 
 #: The tables a run rebuilds, by the stage that writes them.
 SILVER: Final = (SILVER_EVENTS, SILVER_SESSIONS, SILVER_USER_SEGMENTS)
 GOLD: Final = (GOLD_FACT_FUNNEL, GOLD_FACT_AFFILIATE_CLICKS, GOLD_FACT_ORDERS, GOLD_KPI_DAILY)
+RECOMMEND: Final = (GOLD_ITEM_NEIGHBOURS, GOLD_ITEM_POPULARITY, GOLD_USER_ITEMS)

@@ -412,11 +412,13 @@ class Web:
         return answer(openapi_document())
 
     def routes(self) -> list[BaseRoute]:
+        from clicklake.recommend.routes import recommend_routes  # it imports this module
         from clicklake.web import admin, invitations, oidc, shares
         from clicklake.web.reports import report_routes  # it imports this module
 
         return [
             *report_routes(self),
+            *recommend_routes(self),
             Route("/api/openapi.json", self.openapi, methods=["GET"]),
             Route("/api/query", self.guarded(self.query, "stats"), methods=["POST"]),
             Route("/api/funnel", self.guarded(self.funnel, "stats"), methods=["POST"]),
