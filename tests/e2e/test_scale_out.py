@@ -111,9 +111,9 @@ class Sender:
 
 
 def _collector(tmp_path: Path, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[str]:
-    """`clicklake collect --port PORT`, in its own process group; returns once /healthz answers."""
+    """Start `clicklake collect --port PORT` in its own process group (`_ready` waits for it)."""
     with log.open("a") as sink:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [clicklake_exe(), "collect", "--port", str(port)],
             cwd=tmp_path,
             env=clean_env(tmp_path, env),
@@ -122,21 +122,14 @@ def _collector(tmp_path: Path, env: dict[str, str], port: int, log: Path) -> sub
             text=True,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the collector exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1, trust_env=False).status_code == 200:
-                return proc
-        time.sleep(0.1)
-    raise AssertionError(f"the collector was not ready in 30 s:\n{log.read_text()[-3000:]}")
 
 
 def _loader(tmp_path: Path, env: dict[str, str], spec: str, log: Path) -> subprocess.Popen[str]:
-    """`clicklake load --partitions SPEC`; returns once it says it loads continuously."""
-    start = log.stat().st_size if log.exists() else 0
+    """Start `clicklake load --partitions SPEC` (`_ready` waits for it)."""
     with log.open("a") as sink:
-        proc = subprocess.Popen(
+        sink.write("--- started\n")
+    with log.open("a") as sink:
+        return subprocess.Popen(
             [clicklake_exe(), "load", "--partitions", spec],
             cwd=tmp_path,
             env=clean_env(tmp_path, env),
@@ -144,19 +137,33 @@ def _loader(tmp_path: Path, env: dict[str, str], spec: str, log: Path) -> subpro
             stderr=sink,
             text=True,
         )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if "loading continuously" in log.read_text()[start:]:
-            return proc
-        assert proc.poll() is None, f"the loader exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+
+
+def _ready(procs: dict[str, tuple[subprocess.Popen[str], Path]], ports: dict[str, int], timeout: float = 60) -> None:
+    """Wait until each collector's /healthz answers and each loader says it loads continuously."""
+    waiting = dict(procs)
+    deadline = time.monotonic() + timeout
+    while waiting:
+        for name, (proc, log) in list(waiting.items()):
+            assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+            if name in ports:
+                with contextlib.suppress(httpx.TransportError):
+                    url = f"http://127.0.0.1:{ports[name]}/healthz"
+                    if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
+                        del waiting[name]
+            elif "loading continuously" in log.read_text().rsplit("--- started", 1)[-1]:
+                del waiting[name]
+        assert time.monotonic() < deadline, f"not ready in {timeout} s: {sorted(waiting)}"
         time.sleep(0.1)
-    raise AssertionError(f"the loader did not start in 60 s:\n{log.read_text()[-3000:]}")
 
 
-def _stop(proc: subprocess.Popen[str], log: Path) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=60)
-    assert proc.returncode == 0, log.read_text()[-3000:]
+def _stop(procs: dict[str, tuple[subprocess.Popen[str], Path]]) -> None:
+    """SIGTERM every process at once; each must exit 0 (a loader after its last commit)."""
+    for proc, _ in procs.values():
+        proc.send_signal(signal.SIGTERM)
+    for name, (proc, log) in procs.items():
+        proc.wait(timeout=60)
+        assert proc.returncode == 0, f"{name}: {log.read_text()[-3000:]}"
 
 
 def _query(tmp_path: Path, env: dict[str, str], sql: str) -> list[dict[str, Any]]:
@@ -182,26 +189,33 @@ def test_two_collectors_two_loaders_and_the_transform_on_nats_postgres_and_s3(
     assert site.returncode == 0, site.stderr
     write_key = json.loads(site.stdout)["write_key"]
 
-    ports = [free_port(), free_port()]
+    ports = {"c0": free_port(), "c1": free_port()}
     logs = {name: tmp_path / f"{name}.log" for name in ("c0", "c1", "l0", "l1")}
-    collectors: list[subprocess.Popen[str]] = []
-    loaders: list[subprocess.Popen[str]] = []
+    parts = {"l0": "0-1", "l1": "2-3"}
+    procs: dict[str, tuple[subprocess.Popen[str], Path]] = {}
+
+    def start(*names: str) -> None:
+        for name in names:
+            if name in ports:
+                procs[name] = (_collector(tmp_path, env, ports[name], logs[name]), logs[name])
+            else:
+                procs[name] = (_loader(tmp_path, env, parts[name], logs[name]), logs[name])
+        _ready({name: procs[name] for name in names}, ports)
+
     try:
-        collectors = [_collector(tmp_path, env, port, logs[f"c{i}"]) for i, port in enumerate(ports)]
-        loaders = [_loader(tmp_path, env, spec, logs[f"l{i}"]) for i, spec in enumerate(("0-1", "2-3"))]
-        sender = Sender([f"http://127.0.0.1:{port}" for port in ports], write_key)
+        start("c0", "c1", "l0", "l1")  # at once, on a fresh catalog
+        sender = Sender([f"http://127.0.0.1:{port}" for port in ports.values()], write_key)
         sending = threading.Thread(target=sender.run, args=(range(BATCHES),))
         started = time.monotonic()
         sending.start()
         while len(sender.acked) < BATCHES * BATCH // 3 and sending.is_alive():
             time.sleep(0.02)
-        loaders[0].kill()  # SIGKILL midway: no flush, no goodbye
-        os.killpg(collectors[1].pid, signal.SIGKILL)  # the collector and its workers
-        loaders[0].wait()
-        collectors[1].wait()
+        procs["l0"][0].kill()  # SIGKILL midway: no flush, no goodbye
+        os.killpg(procs["c1"][0].pid, signal.SIGKILL)  # the collector and its workers
+        procs["l0"][0].wait()
+        procs["c1"][0].wait()
         killed_at = len(sender.acked)
-        collectors[1] = _collector(tmp_path, env, ports[1], logs["c1"])
-        loaders[0] = _loader(tmp_path, env, "0-1", logs["l0"])
+        start("c1", "l0")
         sending.join()
         before = dict(sender.acked_by)
         sender.run(range(BATCHES, BATCHES + AFTER))  # both collectors again, the restarted one too
@@ -213,13 +227,12 @@ def test_two_collectors_two_loaders_and_the_transform_on_nats_postgres_and_s3(
             assert time.monotonic() < deadline, f"the loaders did not catch up: {stream.lag('loader')}"
             time.sleep(0.2)
         caught_up_s = time.monotonic() - started
-        for proc, name in [*zip(loaders, ("l0", "l1"), strict=True), *zip(collectors, ("c0", "c1"), strict=True)]:
-            _stop(proc, logs[name])
+        _stop(procs)
     finally:
-        for proc in [*loaders, *collectors]:
+        for name, (proc, _) in procs.items():
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL) if proc in collectors else proc.kill()
+                    os.killpg(proc.pid, signal.SIGKILL) if name in ports else proc.kill()
                 proc.wait()
         stream.close()
 
