@@ -388,10 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--format", choices=("table", "json"), default="table", help="output format of the summary")
     demo.set_defaults(func=_demo)
     from clicklake.alerts.cli import add_commands as add_alerts
+    from clicklake.transform.privacy_cli import add_commands as add_privacy
     from clicklake.web.cli import add_commands
 
     add_commands(commands)
     add_alerts(commands)
+    add_privacy(commands)
     return parser
 
 
