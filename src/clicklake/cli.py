@@ -321,6 +321,17 @@ def build_parser() -> argparse.ArgumentParser:
             const=False,
             help=f"do not honour {what}",
         )
+    for kind, what in (
+        ("bronze", "bronze.events rows, by the day they arrived"),
+        ("quarantine", "bronze.quarantine rows"),
+        ("silver", "silver and gold rows, by event day"),
+    ):
+        s_update.add_argument(
+            f"--retention-{kind}-days",
+            type=int,
+            metavar="N",
+            help=f"keep {what} N days (0: for ever; default: setting lake.retention_{kind}_days)",
+        )
     s_update.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     s_update.set_defaults(func=_sites_update)
     s_delete = sites_commands.add_parser(
@@ -698,6 +709,13 @@ def _sites_update(args: argparse.Namespace, settings: Settings) -> int:
             honor_gpc=args.honor_gpc,
             timezone=args.timezone,
         )
+        days = {k: getattr(args, f"retention_{k}_days") for k in ("bronze", "quarantine", "silver")}
+        if any(v is not None for v in days.values()):
+            from clicklake.lake.policy import set_retention
+
+            retention = set_retention(md, settings.lake, args.site, {k: v for k, v in days.items() if v is not None})
+            if args.format != "json":
+                _print_fields({f"retention_{k}_days": getattr(retention, f"{k}_days") for k in days})
     _print_site(site, args.format)
     return 0
 

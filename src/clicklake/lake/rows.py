@@ -45,12 +45,14 @@ from clicklake.lake.maintain import (
     replace_files,
     storage_clock,
 )
-from clicklake.lake.position import carry_position
 
 log = logging.getLogger(__name__)
 
 #: Tries before a delete gives up: the loader commits about once a second, so a busy table may need a few.
 DELETE_ATTEMPTS: Final = 30
+
+#: Summary properties that a delete's snapshot repeats from its ancestors.
+CARRIED_PREFIX: Final = "clicklake."
 
 #: A mask over a table's rows: True for a row to delete (null counts as False).
 Match = Callable[[pa.Table], pa.Array | pa.ChunkedArray]
@@ -118,7 +120,7 @@ def delete_rows(
                 return report
             new = [f for t in tasks for f in done[t.file.file_path][1]]
             try:
-                replace_files(table, old, new, {**carry_position(table), OPERATION_KEY: operation})
+                replace_files(table, old, new, {**carry_summary(table), OPERATION_KEY: operation})
             except (CommitFailedException, ValidationException) as exc:
                 log.info(
                     "deleting rows of %s conflicted with another writer (attempt %d): %s", report.table, attempt, exc
@@ -151,6 +153,27 @@ def delete_rows(
         f"could not delete rows of {report.table}: {attempts} commits conflicted with other writers; nothing was "
         "changed, try again"
     )
+
+
+def carry_summary(table: Table) -> dict[str, str]:
+    """The `clicklake.*` summary properties of the table's latest snapshots, each from the newest that has it.
+
+    The loader resumes from the stream position (`clicklake.lake.position`) and the transform
+    plans from the watermark (`clicklake.transform.plan`) that the current snapshot, or its
+    nearest ancestor, carries; a delete's snapshot repeats them, so that they survive when the
+    snapshots before it expire.
+    """
+    out: dict[str, str] = {}
+    metadata = table.metadata
+    snapshot = table.current_snapshot()
+    while snapshot is not None:
+        props = snapshot.summary.additional_properties if snapshot.summary is not None else {}
+        for key, value in props.items():
+            if key.startswith(CARRIED_PREFIX) and key != OPERATION_KEY:
+                out.setdefault(key, value)
+        parent = snapshot.parent_snapshot_id
+        snapshot = metadata.snapshot_by_id(parent) if parent is not None else None
+    return out
 
 
 def referenced(table: Table) -> set[str]:
