@@ -250,3 +250,58 @@ def test_erase_while_ingesting(lake: tuple[Path, str, str, str]) -> None:
 
     needles = [user_hash.encode(), ANON.encode(), user_hash.split(":", 1)[1].encode(), ORDER.encode()]
     assert _scan(data, needles) == []
+
+
+def test_erasure_export_retention_and_usage_api(lake: tuple[Path, str, str, str]) -> None:
+    root, base, site, key = lake
+    admin = json.loads(_cli(root, "users", "create", "ops@example.com", "--admin", "--format", "json").stdout)
+    assert admin
+    token = json.loads(
+        _cli(root, "tokens", "create", "--user", "ops@example.com", "--scope", "admin", "--format", "json").stdout
+    )["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=auth, timeout=120, trust_env=False) as api:
+        _api_checks(api, root, base, site, key)
+    stranger = httpx.get(f"{base}/api/sites/{site}/erasures", timeout=10, trust_env=False)
+    assert stranger.status_code == 401
+
+
+def _api_checks(api: httpx.Client, root: Path, base: str, site: str, key: str) -> None:
+    now = datetime.now(UTC)
+    other_hash = "other-" + uuid.uuid4().hex
+    mine = [_event("page_view", now - timedelta(minutes=5), {"user_id_hash": other_hash}, "s-api") for _ in range(3)]
+    _send(base, key, mine)
+    _wait_rows(root, f"select count(*) as n from bronze.events where \"user\".user_id_hash = '{other_hash}'", 3)
+
+    exported = api.get(f"/api/sites/{site}/users/{other_hash}/export")
+    assert exported.status_code == 200, exported.text
+    assert exported.json()["rows"] == {"bronze.events": 3}
+
+    usage = api.get(f"/api/sites/{site}/usage")
+    assert usage.status_code == 200, usage.text
+    body = usage.json()
+    assert body["site_id"] == site and body["bytes"] > 0 and body["files"] > 0
+    assert (
+        sum(d["events"] for d in body["events_per_day"])
+        == _query(root, "select count(*) as n from bronze.events")[0]["n"]
+    )
+    cli_usage = json.loads(_cli(root, "usage", "--site", site, "--format", "json").stdout)
+    assert cli_usage[0]["rows"] == body["rows"]
+
+    retention = api.patch(f"/api/sites/{site}/retention", json={"bronze_days": 400, "silver_days": 0})
+    assert retention.status_code == 200, retention.text
+    assert retention.json()["bronze_days"] == 400
+    assert api.get(f"/api/sites/{site}/retention").json()["own"] == ["bronze", "silver"]
+    assert api.patch(f"/api/sites/{site}/retention", json={"bronze_days": -1}).status_code == 400
+
+    erased = api.post(f"/api/sites/{site}/erasures", json={"user_id_hash": other_hash})
+    assert erased.status_code == 201, erased.text
+    print("API erasure receipt:", erased.json())
+    assert erased.json()["rows"]["bronze.events"] == 3
+    listed = api.get(f"/api/sites/{site}/erasures").json()["erasures"]
+    assert listed[0]["erasure_id"] == erased.json()["erasure_id"]
+    assert other_hash not in json.dumps(listed)
+    assert (
+        _query(root, f"select count(*) as n from bronze.events where \"user\".user_id_hash = '{other_hash}'")[0]["n"]
+        == 0
+    )

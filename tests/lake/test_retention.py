@@ -89,7 +89,7 @@ def test_maintain_applies_each_sites_retention(tmp_path: Path) -> None:
         "from bronze.quarantine group by all order by all"
     )
     assert _count(data, bronze) == {f"{a}:1": 6, f"{a}:6": 6, f"{a}:10": 6, f"{b}:10": 4}
-    files_before = {p for p in (data / "warehouse").rglob("*.parquet")}
+    files_before = set((data / "warehouse").rglob("*.parquet"))
 
     shown = _cli(
         tmp_path,

@@ -29,6 +29,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+
 from clicklake._filelock import exclusive
 from clicklake.collect.metadata import METADATA_FILE, Metadata
 from clicklake.config import Settings
@@ -93,7 +96,7 @@ def erase_person(
         say("deleting their rows from every table")
         first = erase_rows(catalog, subject, bronze_lock=bronze_lock)
         days = {d for d in first.days if bronze_cutoff is None or d >= bronze_cutoff}
-        if days and watermark_of(catalog.load_table(GOLD_KPI_DAILY)) is not None:
+        if days and _transformed(catalog):
             for start, end in _ranges(days):
                 say(f"rebuilding silver and gold for {start} to {end}")
                 transformer.run(between=(start, end), lock_held=True)
@@ -196,6 +199,14 @@ def _bronze_cutoff(metadata: Metadata, settings: Settings) -> date | None:
     if settings.lake.retention_bronze_days > 0:
         days.append(settings.lake.retention_bronze_days)
     return datetime.now(UTC).date() - timedelta(days=min(days)) if days else None
+
+
+def _transformed(catalog: Catalog) -> bool:
+    """Whether the transform has built gold (else there is nothing to rebuild)."""
+    try:
+        return watermark_of(catalog.load_table(GOLD_KPI_DAILY)) is not None
+    except NoSuchTableError:
+        return False
 
 
 def _ranges(days: set[date]) -> list[tuple[date, date]]:

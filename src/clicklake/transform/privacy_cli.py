@@ -51,6 +51,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     export.set_defaults(func=_export_user)
 
+    usage = commands.add_parser(
+        "usage",
+        help="storage per site: bytes, files and rows per table, events per day",
+        description=(
+            "What each site takes in the lake's current snapshots: bytes (a file shared by several sites is "
+            "shared out by its rows), files and rows per table, and bronze.events rows per day of arrival."
+        ),
+    )
+    usage.add_argument("--site", help="only this site")
+    usage.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    usage.set_defaults(func=_usage)
+
 
 def _subject(args: argparse.Namespace) -> str:
     from clicklake.lake.erase import email_hash
@@ -115,4 +127,25 @@ def _export_user(args: argparse.Namespace, settings: Settings) -> int:
         print(f"wrote {sum(document['rows'].values())} rows to {args.out}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
+    return 0
+
+
+def _usage(args: argparse.Namespace, settings: Settings) -> int:
+    from clicklake.lake.catalog import CATALOG_FILE, open_catalog
+    from clicklake.lake.usage import usage
+
+    if settings.catalog_uri is None and not (settings.data_dir / CATALOG_FILE).is_file():
+        raise InputError(f"no lake catalog at {settings.data_dir.resolve()}; set CLICKLAKE_DATA to the data directory")
+    found = usage(open_catalog(settings.data_dir, settings.catalog_uri), [args.site] if args.site else None)
+    if args.format == "json":
+        print(msgspec.json.encode(found).decode())
+        return 0
+    if not found:
+        print("no site has rows in the lake yet")
+    for site in found:
+        print(f"site {site.site_id}: {site.bytes} bytes in {site.files} files, {site.rows} rows")
+        for t in site.tables:
+            print(f"  {t.table:<28} {t.bytes:>12} bytes {t.files:>6} files {t.rows:>10} rows")
+        for d in site.events_per_day:
+            print(f"  {d.day.isoformat()}  {d.events:>10} events")
     return 0
