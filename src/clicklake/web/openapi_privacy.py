@@ -36,7 +36,7 @@ _USAGE = _obj(
 
 def paths() -> dict[str, Any]:
     site = [_SITE_ID]
-    user = [
+    user: list[dict[str, Any]] = [
         _SITE_ID,
         {"name": "user", "in": "path", "required": True, "schema": _S, "description": "user_id_hash, or -"},
         {"name": "email", "in": "query", "schema": _S, "description": "name the person by e-mail instead"},
