@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from clicklake import cli
 from clicklake.lake.catalog import open_catalog
 from clicklake.lake.erase import email_hash
 from clicklake.query.engine import query
@@ -103,6 +104,15 @@ def _cli(root: Path, *args: str, timeout: float = 120.0) -> subprocess.Completed
     return done
 
 
+def _here(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """`clicklake *args` run in this process (no interpreter start-up); its standard output."""
+    capsys.readouterr()
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
 def _query(root: Path, sql: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = query(open_catalog(root / "data"), sql).to_pylist()
     return rows
@@ -160,8 +170,12 @@ def test_email_hash_is_the_sdks(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == [email_hash(a) for a in addresses]
 
 
-def test_erase_while_ingesting(lake: tuple[Path, str, str, str]) -> None:
+def test_erase_while_ingesting(
+    lake: tuple[Path, str, str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root, base, site, key = lake
+    monkeypatch.setenv("CLICKLAKE_DATA", str(root / "data"))
+    monkeypatch.chdir(root)
     data = root / "data"
     now = datetime.now(UTC)
     user_hash = email_hash(EMAIL)
@@ -175,10 +189,10 @@ def test_erase_while_ingesting(lake: tuple[Path, str, str, str]) -> None:
     assert _send(base, key, others)["accepted"] == 60
     _wait_rows(root, "select count(*) as n from bronze.events", 65)
     _wait_rows(root, "select count(*) as n from bronze.quarantine", 1)
-    _cli(root, "transform", "--once")
+    _here(capsys, "transform", "--once")
 
     exported = root / "export.json"
-    _cli(root, "export-user", "--site", site, "--email", EMAIL, "--out", str(exported))
+    _here(capsys, "export-user", "--site", site, "--email", EMAIL, "--out", str(exported))
     document = json.loads(exported.read_text())
     assert document["user_id_hash"] == user_hash
     assert document["anonymous_ids"] == [ANON]
@@ -242,31 +256,37 @@ def test_erase_while_ingesting(lake: tuple[Path, str, str, str]) -> None:
     assert after["conversions"] == before["conversions"] - 1
     assert _query(root, f"select count(*) as n from gold.fact_orders where order_id = '{ORDER}'")[0]["n"] == 0
 
-    listed = json.loads(_cli(root, "erase", "--list", "--format", "json").stdout)
+    listed = json.loads(_here(capsys, "erase", "--list", "--format", "json"))
     assert [r["erasure_id"] for r in listed] == [receipt["erasure_id"]]
 
-    empty = json.loads(_cli(root, "export-user", "--site", site, "--user", user_hash).stdout)
+    empty = json.loads(_here(capsys, "export-user", "--site", site, "--user", user_hash))
     assert empty["tables"] == {} and empty["anonymous_ids"] == []
 
     needles = [user_hash.encode(), ANON.encode(), user_hash.split(":", 1)[1].encode(), ORDER.encode()]
     assert _scan(data, needles) == []
 
 
-def test_erasure_export_retention_and_usage_api(lake: tuple[Path, str, str, str]) -> None:
+def test_erasure_export_retention_and_usage_api(
+    lake: tuple[Path, str, str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root, base, site, key = lake
-    admin = json.loads(_cli(root, "users", "create", "ops@example.com", "--admin", "--format", "json").stdout)
+    monkeypatch.setenv("CLICKLAKE_DATA", str(root / "data"))
+    monkeypatch.chdir(root)
+    admin = json.loads(_here(capsys, "users", "create", "ops@example.com", "--admin", "--format", "json"))
     assert admin
     token = json.loads(
-        _cli(root, "tokens", "create", "--user", "ops@example.com", "--scope", "admin", "--format", "json").stdout
+        _here(capsys, "tokens", "create", "--user", "ops@example.com", "--scope", "admin", "--format", "json")
     )["token"]
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=auth, timeout=120, trust_env=False) as api:
-        _api_checks(api, root, base, site, key)
+        _api_checks(api, capsys, root, base, site, key)
     stranger = httpx.get(f"{base}/api/sites/{site}/erasures", timeout=10, trust_env=False)
     assert stranger.status_code == 401
 
 
-def _api_checks(api: httpx.Client, root: Path, base: str, site: str, key: str) -> None:
+def _api_checks(
+    api: httpx.Client, capsys: pytest.CaptureFixture[str], root: Path, base: str, site: str, key: str
+) -> None:
     now = datetime.now(UTC)
     other_hash = "other-" + uuid.uuid4().hex
     mine = [_event("page_view", now - timedelta(minutes=5), {"user_id_hash": other_hash}, "s-api") for _ in range(3)]
@@ -285,7 +305,7 @@ def _api_checks(api: httpx.Client, root: Path, base: str, site: str, key: str) -
         sum(d["events"] for d in body["events_per_day"])
         == _query(root, "select count(*) as n from bronze.events")[0]["n"]
     )
-    cli_usage = json.loads(_cli(root, "usage", "--site", site, "--format", "json").stdout)
+    cli_usage = json.loads(_here(capsys, "usage", "--site", site, "--format", "json"))
     assert cli_usage[0]["rows"] == body["rows"]
 
     retention = api.patch(f"/api/sites/{site}/retention", json={"bronze_days": 400, "silver_days": 0})

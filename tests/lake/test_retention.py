@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from clicklake import cli
 from clicklake.lake.catalog import open_catalog
 from clicklake.query.engine import query
 from clicklake.schema import SCHEMA_HASH, decode_batch, to_record
 from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.stream import open_stream
-from conftest import run_clicklake
 
 DAY_MS = 86_400_000
 
@@ -51,10 +53,18 @@ def _rejected(site: str, age_days: int) -> tuple[str, bytes]:
     return f"rejected:{site}", encode_payload(rejected)
 
 
-def _cli(root: Path, *args: str) -> str:
-    done = run_clicklake(root, *args, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+class _Cli:
+    """`clicklake` commands run in this process (as a user would type them; no interpreter start-up each)."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, _root: Path, *args: str) -> str:
+        self.capsys.readouterr()
+        code = cli.main(list(args))
+        out, err = self.capsys.readouterr()
+        assert code == 0, err
+        return out
 
 
 def _count(data: Path, sql: str) -> dict[str, Any]:
@@ -62,7 +72,12 @@ def _count(data: Path, sql: str) -> dict[str, Any]:
     return {f"{r['site_id']}:{r['age']}": r["n"] for r in rows}
 
 
-def test_maintain_applies_each_sites_retention(tmp_path: Path) -> None:
+def test_maintain_applies_each_sites_retention(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLICKLAKE_DATA", str(tmp_path / "data"))
+    _cli = _Cli(capsys)
     data = tmp_path / "data"
     a = json.loads(_cli(tmp_path, "sites", "create", "A", "--domain", "a.example", "--format", "json"))["site_id"]
     b = json.loads(_cli(tmp_path, "sites", "create", "B", "--domain", "b.example", "--format", "json"))["site_id"]

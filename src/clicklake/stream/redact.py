@@ -16,6 +16,7 @@ retry for the stream's busy timeout).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -24,7 +25,10 @@ from typing import Final
 
 import msgspec
 
+from clicklake.errors import TransientError
 from clicklake.stream.local import DB_NAME
+
+log = logging.getLogger(__name__)
 
 #: Decides whether a record is the person's: (key, payload) -> True to overwrite it.
 RecordMatch = Callable[[str, bytes], bool]
@@ -88,39 +92,47 @@ def redact_local(path: Path, site_id: str, match: RecordMatch, *, busy_timeout: 
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        compact_sqlite(con)
+        if not compact_sqlite(con):
+            raise TransientError(
+                f"the stream at {path} stayed busy while its erased records were being compacted away; "
+                "run the erasure again"
+            )
         return overwritten
     finally:
         con.close()
 
 
-def compact_sqlite(con: sqlite3.Connection, attempts: int = 50) -> None:
+def compact_sqlite(con: sqlite3.Connection, attempts: int = 100) -> bool:
     """VACUUM and empty the WAL of an open SQLite database, retrying while other connections are busy.
 
     The WAL keeps old page images until it is reset, and free pages keep deleted rows: both
-    go, so that no byte of a deleted row stays in the files.
+    go, so that no byte of a deleted row stays in the files. False when other connections
+    kept it busy through every attempt (about ten seconds).
     """
     for attempt in range(attempts):
         try:
             con.execute("VACUUM")
             break
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
             if attempt == attempts - 1:
-                raise
+                log.warning("could not VACUUM a SQLite database (%s); its free pages may keep deleted rows", exc)
+                return False
             time.sleep(0.1)
     for _ in range(attempts):
         busy, _log, _done = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if not busy:
-            return
+            return True
         time.sleep(0.1)
+    log.warning("could not empty the write-ahead log of a SQLite database: other connections kept it busy")
+    return False
 
 
-def compact_sqlite_file(path: Path, busy_timeout: float = 30.0) -> None:
-    """`compact_sqlite` on the database file at `path` (nothing when there is none)."""
+def compact_sqlite_file(path: Path, busy_timeout: float = 30.0) -> bool:
+    """`compact_sqlite` on the database file at `path` (True when there is none)."""
     if not path.is_file():
-        return
+        return True
     con = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
     try:
-        compact_sqlite(con)
+        return compact_sqlite(con)
     finally:
         con.close()
