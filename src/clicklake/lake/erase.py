@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
@@ -125,7 +125,7 @@ def raw_match(subject: Subject) -> Match:
     return match
 
 
-def payload_match(subject: Subject) -> Any:
+def payload_match(subject: Subject) -> Callable[[str, bytes], bool]:
     """For the stream: whether a (key, payload) record is `subject`'s (an event of theirs, or a rejection
     whose bytes name them)."""
     site = b'"' + subject.site_id.encode() + b'"'
@@ -289,7 +289,3 @@ def rows_of(catalog: Catalog, subject: Subject) -> dict[str, list[dict[str, Any]
         if found.num_rows:
             out[name] = found.to_pylist()
     return out
-
-
-def names(tables_: Iterable[Table]) -> list[str]:
-    return [".".join(t.name()) for t in tables_]
