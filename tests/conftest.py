@@ -44,6 +44,10 @@ def clicklake_exe() -> str:
 def clean_env(tmp_path: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """os.environ without CLICKLAKE_*, data in tmp_path/data, then `env` on top."""
     out = {k: v for k, v in os.environ.items() if not k.startswith("CLICKLAKE_")}
+    if out.get("PYTHONPATH"):
+        # absolute, since the subprocess runs in tmp_path: the shifted-clock run's
+        # tests/_clock/sitecustomize.py must reach it too
+        out["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in out["PYTHONPATH"].split(os.pathsep) if p)
     out["CLICKLAKE_DATA"] = str(tmp_path / "data")
     out.update(env or {})
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,3 +26,9 @@ def exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def pause(seconds: float) -> None:
+    """Wait `seconds` on the monotonic clock (a timed wait, which a process whose wall clock is faked
+    by libfaketime can still do; its `time.sleep` may fail there)."""
+    threading.Event().wait(seconds)

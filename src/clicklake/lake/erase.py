@@ -225,7 +225,7 @@ def erase_rows(
 ) -> LakeErasure:
     """Delete every row of `subject` from every table of the catalog (bronze first).
 
-    `bronze_lock` keeps the loader from committing to a bronze table once a commit there conflicted;
+    `bronze_lock` keeps the loader from committing to a bronze table while a delete commits there;
     `only` limits the search to the tables whose names start with it.
     """
     out = LakeErasure()

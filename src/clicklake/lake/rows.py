@@ -34,6 +34,7 @@ from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
+from clicklake._filelock import pause
 from clicklake.errors import TransientError
 from clicklake.lake.maintain import (
     OPERATION_KEY,
@@ -80,14 +81,14 @@ def delete_rows(
     match: Match,
     *,
     operation: str,
-    attempts: int = DELETE_ATTEMPTS,
+    attempts: int = DELETE_ATTEMPTS + 1,
     exclusive: Callable[[], AbstractContextManager[object]] | None = None,
 ) -> Deleted:
     """Delete the rows `match` names among the files `plan_filter` may hold; one snapshot, retried on conflicts.
 
     `plan_filter` only prunes files (it must be true of every row `match` names); `match` decides.
-    `exclusive`, when given, is taken after the first conflict and held to the end: a lock that
-    keeps the other writer (the loader) from committing meanwhile.
+    `exclusive`, when given, is a lock that keeps the other writer (the loader) from committing: it
+    is taken once the files are rewritten, for the last look at new files and the commit.
     Raises `TransientError` when every attempt met a conflicting commit (nothing was changed).
     """
     report = Deleted(table=table_name(table))
@@ -118,6 +119,11 @@ def delete_rows(
             old = [t.file for t in tasks if done[t.file.file_path][0]]
             if not old:
                 return report
+            if exclusive is not None and attempt == 1:
+                # the files are read and written; take the other writer's lock for the commit (the
+                # next attempt reads only what it committed meanwhile) so that it never has to retry
+                held.enter_context(exclusive())
+                continue
             new = [f for t in tasks for f in done[t.file.file_path][1]]
             try:
                 replace_files(table, old, new, {**carry_summary(table), OPERATION_KEY: operation})
@@ -125,10 +131,7 @@ def delete_rows(
                 log.info(
                     "deleting rows of %s conflicted with another writer (attempt %d): %s", report.table, attempt, exc
                 )
-                if exclusive is not None and attempt == 1:
-                    held.enter_context(exclusive())
-                else:
-                    time.sleep(min(0.05 * attempt, 0.5))
+                pause(min(0.05 * attempt, 0.5))
                 continue
             committed = {f.file_path for f in new}
             done = {p: (n, [f for f in w if f.file_path not in committed]) for p, (n, w) in done.items()}
@@ -234,7 +237,7 @@ def sweep_orphans(table: Table, match: Match, *, min_age_s: float = 10.0, wait_s
             swept = _remove(path, swept)
         if not young:
             return swept
-        time.sleep(1.0)
+        pause(1.0)
 
 
 def _remove(path: str, swept: Swept) -> Swept:

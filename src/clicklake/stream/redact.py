@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
+from clicklake._filelock import pause
 from clicklake.errors import TransientError
 from clicklake.stream.local import DB_NAME
 
@@ -117,12 +117,12 @@ def compact_sqlite(con: sqlite3.Connection, attempts: int = 100) -> bool:
             if attempt == attempts - 1:
                 log.warning("could not VACUUM a SQLite database (%s); its free pages may keep deleted rows", exc)
                 return False
-            time.sleep(0.1)
+            pause(0.1)
     for _ in range(attempts):
         busy, _log, _done = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if not busy:
             return True
-        time.sleep(0.1)
+        pause(0.1)
     log.warning("could not empty the write-ahead log of a SQLite database: other connections kept it busy")
     return False
 

@@ -21,6 +21,7 @@ and the collectors go on):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from typing import Any
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
-from clicklake._filelock import exclusive
+from clicklake._filelock import exclusive, pause
 from clicklake.collect.metadata import METADATA_FILE, Metadata
 from clicklake.config import Settings
 from clicklake.lake.catalog import CATALOG_FILE, open_catalog
@@ -110,7 +111,8 @@ def erase_person(
         say("expiring older snapshots and deleting the files that held them")
         for table in tables(catalog):
             name = table_name(table)
-            expire_all(table)
+            with bronze_lock() if name.startswith("bronze.") else contextlib.nullcontext():
+                expire_all(table)  # not raced by the loader, whose pyiceberg retries would back off
             swept = sweep_files(table, before.get(name, set()))
             files, nbytes = files + swept.files, nbytes + swept.bytes
             if name == BRONZE_QUARANTINE or person_columns(table):
@@ -190,7 +192,7 @@ def _wait_for_loader(stream: Any, group: str, head: dict[int, int], say: Callabl
         if not told:
             say("waiting for the loader to take in what the stream holds")
             told = True
-        time.sleep(0.2)
+        pause(0.2)
 
 
 def _bronze_cutoff(metadata: Metadata, settings: Settings) -> date | None:
