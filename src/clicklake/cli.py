@@ -326,6 +326,17 @@ def build_parser() -> argparse.ArgumentParser:
             const=False,
             help=f"do not honour {what}",
         )
+    for kind, what in (
+        ("bronze", "bronze.events rows, by the day they arrived"),
+        ("quarantine", "bronze.quarantine rows"),
+        ("silver", "silver and gold rows, by event day"),
+    ):
+        s_update.add_argument(
+            f"--retention-{kind}-days",
+            type=int,
+            metavar="N",
+            help=f"keep {what} N days (0: for ever; default: setting lake.retention_{kind}_days)",
+        )
     s_update.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     s_update.set_defaults(func=_sites_update)
     s_delete = sites_commands.add_parser(
@@ -396,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     from clicklake.destinations.cli import add_commands as add_destinations
     from clicklake.export.cli import add_commands as add_export
     from clicklake.recommend.cli import add_commands as add_recommend
+    from clicklake.transform.privacy_cli import add_commands as add_privacy
     from clicklake.web.cli import add_commands
 
     add_commands(commands)
@@ -403,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export(commands)
     add_destinations(commands)
     add_recommend(commands)
+    add_privacy(commands)
     return parser
 
 
@@ -707,6 +720,13 @@ def _sites_update(args: argparse.Namespace, settings: Settings) -> int:
             honor_gpc=args.honor_gpc,
             timezone=args.timezone,
         )
+        days = {k: getattr(args, f"retention_{k}_days") for k in ("bronze", "quarantine", "silver")}
+        if any(v is not None for v in days.values()):
+            from clicklake.lake.policy import set_retention
+
+            retention = set_retention(md, settings.lake, args.site, {k: v for k, v in days.items() if v is not None})
+            if args.format != "json":
+                _print_fields({f"retention_{k}_days": getattr(retention, f"{k}_days") for k in days})
     _print_site(site, args.format)
     return 0
 

@@ -155,6 +155,23 @@ class LakeSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     maintain_interval_minutes: Annotated[
         float, Meta(ge=0, description="How often `clicklake up` runs maintenance; 0 turns it off.")
     ] = 15.0
+    retention_bronze_days: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="Days bronze.events rows are kept (by ingest day) unless a site sets its own; 0 keeps them.",
+        ),
+    ] = 0
+    retention_quarantine_days: Annotated[
+        int, Meta(ge=0, description="Days bronze.quarantine rows are kept unless a site sets its own; 0 keeps them.")
+    ] = 0
+    retention_silver_days: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="Days silver and gold rows are kept (by event day) unless a site sets its own; 0 keeps them.",
+        ),
+    ] = 0
 
     def __post_init__(self) -> None:
         rest = self.catalog_uri.startswith(("http://", "https://"))

@@ -425,6 +425,7 @@ def test_maintain_command_prints_a_table(
         "files_before",
         "files_after",
         "snapshots_expired",
+        "rows_deleted",
         "files_deleted",
         "bytes_freed",
     ]

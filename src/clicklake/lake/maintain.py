@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 import pyarrow as pa
@@ -43,6 +43,9 @@ from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table, TableProperties
+
+if TYPE_CHECKING:
+    from clicklake.lake.retention import Limits
 
 from clicklake.config import LakeSettings
 from clicklake.errors import TerminalError
@@ -114,6 +117,8 @@ class TableReport(msgspec.Struct, kw_only=True):
     files_after: int = 0
     rows_rewritten: int = 0
     snapshots_expired: int = 0
+    #: Rows deleted by retention (their files are in files_deleted and bytes_freed).
+    rows_deleted: int = 0
     files_deleted: int = 0
     bytes_freed: int = 0
 
@@ -134,6 +139,7 @@ class MaintainReport(msgspec.Struct, kw_only=True):
                 "files_before": t.files_before,
                 "files_after": t.files_after,
                 "snapshots_expired": t.snapshots_expired,
+                "rows_deleted": t.rows_deleted,
                 "files_deleted": t.files_deleted,
                 "bytes_freed": t.bytes_freed,
             }
@@ -141,9 +147,15 @@ class MaintainReport(msgspec.Struct, kw_only=True):
         ]
 
 
-def maintain(catalog: Catalog, settings_lake: LakeSettings, now: datetime | None = None) -> MaintainReport:
-    """Compact, expire and clean every table of the catalog; `now` (UTC, default the clock) decides what is old."""
+def maintain(
+    catalog: Catalog, settings_lake: LakeSettings, now: datetime | None = None, retention: Limits | None = None
+) -> MaintainReport:
+    """Apply `retention`, then compact, expire and clean every table of the catalog; `now` (UTC, default the
+    clock) decides what is old."""
     now = datetime.now(UTC) if now is None else now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    from clicklake.lake.retention import enforce  # rows.py, which retention uses, imports this module
+
+    freed = {f.table: f for f in enforce(catalog, retention, now)} if retention is not None else {}
     rules = {rule.identifier: rule for rule in COMPACTIONS}
     # A `now` ahead of the clock must not make a file just written look old.
     files_before = min(now, datetime.now(UTC)) - UNREFERENCED_MIN_AGE
@@ -162,6 +174,10 @@ def maintain(catalog: Catalog, settings_lake: LakeSettings, now: datetime | None
             table, now - timedelta(hours=settings_lake.snapshot_retention_hours)
         )
         report.files_deleted, report.bytes_freed = remove_unreferenced_files(table, files_before)
+        if identifier in freed:
+            report.rows_deleted = freed[identifier].rows
+            report.files_deleted += freed[identifier].files
+            report.bytes_freed += freed[identifier].bytes
         reports.append(report)
     return MaintainReport(now=now, tables=reports)
 

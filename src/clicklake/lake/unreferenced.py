@@ -34,24 +34,19 @@ def remove_unreferenced_files(table: Table, older_than: datetime) -> tuple[int, 
     `*.metadata.json` files are never touched.
     Returns (files deleted, bytes freed).
     """
-    root = _local_dir(table.location())
+    root = local_dir(table.location())
     if root is None:
         if not is_object_store(table.location()):
             log.info("not removing unreferenced files of %s: cannot list %s", _name(table), table.location())
             return 0, 0
         return _remove_unreferenced_objects(table, older_than)
     table.refresh()
-    referenced: set[str] = set()
-    for location in _referenced_locations(table):
-        local = _local_dir(location)
-        if local is not None:
-            # when unsure how a path was encoded, keep the file under either reading
-            referenced.update((local, os.path.normpath(unquote(local))))
+    referenced = referenced_paths(table)
     # a file's age is read on the clock that stamped it, the file system's, which need not
     # agree with this process's (a network mount, a clock set by hand)
     cutoff = storage_clock(root) - (datetime.now(UTC) - older_than).total_seconds()
     deleted = freed = 0
-    for path in _candidates(root):
+    for path in candidates(root):
         if path in referenced:
             continue
         try:
@@ -75,7 +70,7 @@ def storage_clock(directory: str | os.PathLike[str]) -> float:
         return os.fstat(probe.fileno()).st_mtime
 
 
-def _local_dir(location: str) -> str | None:
+def local_dir(location: str) -> str | None:
     parsed = urlparse(location)
     if parsed.scheme == "file":
         return os.path.normpath(parsed.netloc + parsed.path)
@@ -111,6 +106,17 @@ def _remove_unreferenced_objects(table: Table, older_than: datetime) -> tuple[in
     return deleted, freed
 
 
+def referenced_paths(table: Table) -> set[str]:
+    """Local paths of every file a snapshot of `table` reads, in both raw and percent-decoded form."""
+    paths: set[str] = set()
+    for location in _referenced_locations(table):
+        local = local_dir(location)
+        if local is not None:
+            # when unsure how a path was encoded, keep the file under either reading
+            paths.update((local, os.path.normpath(unquote(local))))
+    return paths
+
+
 def _referenced_locations(table: Table) -> set[str]:
     """Locations (as written in the metadata) of every file a snapshot of `table` reads."""
     io = table.io
@@ -130,7 +136,7 @@ def _referenced_locations(table: Table) -> set[str]:
     return locations
 
 
-def _candidates(root: str) -> Iterable[str]:
+def candidates(root: str) -> Iterable[str]:
     """Regular files under `root/data`, and the Avro manifests and manifest lists in `root/metadata`."""
     for directory, avro_only in ((os.path.join(root, "data"), False), (os.path.join(root, "metadata"), True)):
         for dirpath, _, filenames in os.walk(directory):

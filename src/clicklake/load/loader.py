@@ -53,6 +53,7 @@ from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.table import Table
 
 from clicklake._failpoint import failpoint
+from clicklake._filelock import exclusive
 from clicklake.errors import ConfigError, TransientError
 from clicklake.lake.bounds import upper_bound
 from clicklake.lake.maintain import commit_once
@@ -66,6 +67,8 @@ from clicklake.stream import Stream
 log = logging.getLogger(__name__)
 
 GROUP: Final = "loader"
+#: The file in the loader's work directory locked around each commit (`clicklake.transform.erasure` takes it).
+COMMIT_LOCK: Final = "commit.lock"
 _REJECTED_PREFIX: Final = b'{"kind":"rejected"'
 _COMMIT_ATTEMPTS: Final = 8
 
@@ -135,6 +138,7 @@ class Loader:
         self._drained = LoadStats()
         self._reported_lost: dict[int, int] = {}
         self._converter = Converter(work_dir)
+        self.commit_lock = work_dir / COMMIT_LOCK
         tables = ensure_tables(catalog)
         self._events = tables[BRONZE_EVENTS]
         self._quarantine = tables[BRONZE_QUARANTINE]
@@ -265,7 +269,9 @@ class Loader:
         if buf.records == 0:
             return 0
         try:
-            return self._commit(buf)
+            # an erasure holds this lock while it rewrites bronze, so that its commit is not raced
+            with exclusive(self.commit_lock):
+                return self._commit(buf)
         except BaseException:
             self._resume()
             raise

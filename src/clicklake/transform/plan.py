@@ -91,7 +91,8 @@ def _is_compaction(table: Table, snapshot_id: int | None) -> bool:
     snapshot = table.metadata.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
     if snapshot is None or snapshot.summary is None:
         return False
-    return snapshot.summary.additional_properties.get(OPERATION_KEY) == "compact"
+    # retention only drops rows silver keeps by its own limit: its rewrites are no news either
+    return snapshot.summary.additional_properties.get(OPERATION_KEY) in ("compact", "retention")
 
 
 def added_files(bronze: Table, snapshot: Snapshot, since: int) -> list[DataFile]:

@@ -229,16 +229,25 @@ class Transformer:
     # -- the run ---------------------------------------------------------------------------
 
     def run(
-        self, *, full_refresh: bool = False, between: tuple[date, date] | None = None, wait: bool = True
+        self,
+        *,
+        full_refresh: bool = False,
+        between: tuple[date, date] | None = None,
+        wait: bool = True,
+        lock_held: bool = False,
     ) -> TransformReport:
-        """One run; with `wait=False` a run that finds another one holding the lock returns at once ("busy")."""
+        """One run; with `wait=False` a run that finds another one holding the lock returns at once ("busy").
+
+        `lock_held`: the caller holds `self.lock` already (an erasure rebuilding the days it changed).
+        """
         started = time.time()
         run_id = uuid.uuid4().hex[:12]
         report = TransformReport(
             run_id=run_id, mode="busy", outcome="busy", started=datetime.fromtimestamp(started, UTC)
         )
         try:
-            with self.lock.hold(wait=wait, on_wait=self._say) as held:
+            hold = contextlib.nullcontext(True) if lock_held else self.lock.hold(wait=wait, on_wait=self._say)
+            with hold as held:
                 if held:
                     self._run(report, full_refresh=full_refresh, between=between)
         except Exception:

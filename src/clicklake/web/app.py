@@ -413,7 +413,7 @@ class Web:
 
     def routes(self) -> list[BaseRoute]:
         from clicklake.recommend.routes import recommend_routes  # it imports this module
-        from clicklake.web import admin, invitations, oidc, shares
+        from clicklake.web import admin, invitations, oidc, privacy, shares
         from clicklake.web.reports import report_routes  # it imports this module
 
         return [
@@ -428,6 +428,7 @@ class Web:
             Route("/api/me", self.guarded(self.me, share=True), methods=["GET"]),
             Route("/api/sql", self.guarded(self.sql, "sql"), methods=["POST"]),
             *admin.routes(self),
+            *privacy.routes(self),
             *shares.routes(self),
             *invitations.routes(self),
             *oidc.routes(self),

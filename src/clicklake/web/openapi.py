@@ -11,7 +11,7 @@ from clicklake.alerts.rules import CHANNELS, KINDS
 from clicklake.query import affiliates, attribution, ecommerce, funnels, menus, paths, retention
 from clicklake.query.periods import COMPARES, SHORTHANDS
 from clicklake.query.stats import DIMENSIONS, MAX_LIMIT, METRICS, PROPERTY_PREFIX
-from clicklake.web import openapi_access, openapi_recommend
+from clicklake.web import openapi_access, openapi_privacy, openapi_recommend
 
 _STEPS = "{page: PATH} | {event: TYPE} | {custom: NAME}"
 #: A body's days: both ends included, in the sites' time zone, or a shorthand.
@@ -223,6 +223,7 @@ def openapi_document() -> dict[str, Any]:
             },
             **openapi_access.paths(),
             **openapi_recommend.paths(),
+            **openapi_privacy.paths(),
             "/api/live": {
                 "get": {
                     "summary": "Live figures of one site (scope stats): JSON, or Server-Sent Events with "
