@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/recommend.py            # both data sets, latency at 1,000 req/s for 10 s
     .venv/bin/python bench/recommend.py --quick    # smaller data sets and a 3 s latency run
+    .venv/bin/python bench/recommend.py --shop-size 19   # the demo shop as `clicklake up` sends it
 
 1. Two data sets of product interactions (views, carts, purchases):
-   - `demo shop`: the demo's own traffic generator (`clicklake.demo.traffic`, seeded), whose shop
-     has 19 products, each with companions that shoppers open next (`world.COMPANIONS`);
+   - `demo shop`: the demo's own traffic generator (`clicklake.demo.traffic`, seeded), its shop grown
+     to `--shop-size` products (default 300; the demo itself has 19, where popularity's top 10 is half
+     the shop) with the same companions that shoppers open next (`clicklake.demo.catalogue`);
    - `long tail`: a synthetic catalog of 20,000 products in 1,000 themes of Zipf popularity;
      each user favours two themes and comes back for several sessions.
 2. Hold-out: in every session with at least two product interactions whose last one is a
@@ -102,14 +104,14 @@ class DataSet:
 # -- data sets ----------------------------------------------------------------------------
 
 
-def demo_shop(sessions: int, seed: int = 7) -> DataSet:
-    """The demo traffic generator's shop sessions (other scenarios drawn too, and skipped)."""
-    from clicklake.demo import world
+def demo_shop(sessions: int, size: int, seed: int = 7) -> DataSet:
+    """The demo traffic generator's shop sessions, its shop grown to `size` products (other scenarios
+    drawn too, and skipped)."""
     from clicklake.demo.traffic import DemoLinks, Traffic
 
-    skus = {item.sku for item in world.SHOP_ITEMS}
-    traffic = Traffic("https://demo.example", DemoLinks(affiliate={}, qr={}), seed=seed)
-    out = DataSet("demo shop")
+    traffic = Traffic("https://demo.example", DemoLinks(affiliate={}, qr={}), seed=seed, shop_size=size)
+    skus = {item.sku for item in traffic.catalogue.items}
+    out = DataSet(f"demo shop ({size} products)")
     span = timedelta(days=30) / sessions
     drawn = 0
     while drawn < sessions:
@@ -512,10 +514,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smaller data sets, a 3 s latency run")
     parser.add_argument("--rate", type=float, default=1000.0, help="requests per second (default 1000)")
+    parser.add_argument("--shop-size", type=int, default=300, help="products of the demo shop (the demo has 19)")
     parser.add_argument("--seconds", type=float, default=None, help="length of the latency run (default 10, quick 3)")
     args = parser.parse_args()
     seconds = args.seconds or (3.0 if args.quick else 10.0)
-    shop = demo_shop(6_000 if args.quick else 40_000)
+    shop = demo_shop(6_000 if args.quick else 40_000, args.shop_size)
     tail = long_tail(3_000 if args.quick else 15_000)
     load = os.getloadavg()[0]
     print(f"recommendation bench on {os.cpu_count()} cores (load average {load:.1f} at the start); k = {K}")

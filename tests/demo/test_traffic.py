@@ -124,3 +124,21 @@ def test_orders_add_up() -> None:
         expect = subtotal - order.get("discount_minor", 0) + order["shipping_minor"]
         assert order["revenue_minor"] == expect
         assert order["currency"] in world.FX
+
+
+def test_a_bigger_shop_keeps_the_demo_shop_and_its_companions_in_every_line() -> None:
+    from clicklake.demo.catalogue import Catalogue
+
+    assert Catalogue.sized().items == world.SHOP_ITEMS and Catalogue.sized().companions == world.COMPANIONS
+    big = Catalogue.sized(300)
+    skus = [i.sku for i in big.items]
+    assert len(set(skus)) == 300 and skus[:19] == [i.sku for i in world.SHOP_ITEMS]
+    assert big.companions["sku-1001-3"] == ("sku-1401-3", "sku-1403-3", "sku-1102-3")
+    assert all(set(c) <= set(skus) and c for c in big.companions.values())
+    traffic = Traffic("https://demo.example", LINKS, 3, shop_size=300)
+    viewed = {
+        e["product"]["product_id"]
+        for e in posted([traffic.session() for _ in range(3000)])
+        if e.get("event_type") == "product_view" and isinstance(e.get("product"), dict)
+    }
+    assert len(viewed & set(skus)) > 150 and viewed & set(skus[19:])

@@ -233,6 +233,20 @@ def test_fresh_pattern_and_the_click_loop(shop: Shop) -> None:
     assert totals["served"] >= 10  # every answer of this module with the read key or the token
     assert totals["click_through"] == round(1 / totals["served"], 4)
     assert "recommendation_click" in r.json()["meta"]["clicks_sql"]
+    first, last = r.json()["meta"]["date_range"]  # the dashboard asks for its range by dates
+    ranged = shop.http.get(
+        "/api/recommendations/clicks",
+        params={"site": shop.site_id, "from": first, "to": last},
+        headers={"Authorization": f"Bearer {shop.token}"},
+    )
+    assert ranged.status_code == 200 and ranged.json()["totals"]["clicked_answers"] == 1
+    assert [d["day"] for d in ranged.json()["results"]] == [d["day"] for d in r.json()["results"]]
+    backwards = shop.http.get(
+        "/api/recommendations/clicks",
+        params={"site": shop.site_id, "from": last, "to": first},
+        headers={"Authorization": f"Bearer {shop.token}"},
+    )
+    assert backwards.status_code == 400  # days=2: two different days
     refused = shop.http.get(
         "/api/recommendations/clicks",
         params={"site": shop.site_id},

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from clicklake.collect.metadata import Metadata
+from clicklake.recommend import keys
 from clicklake.schema.record import Record
 from query.reports_story import ADS, L1, L2, MUG, page, scan, shopper
 from transform.lakes import event
@@ -46,11 +48,22 @@ def story(sites: dict[str, str]) -> Iterable[Record]:
     yield scan("20T19:00:00", "D", "q1", "table-1", site=a)
     yield scan("20T19:20:00", "D", "q1", "table-1", site=a)
     yield scan("21T20:05:00", "E", "q2", "table-2", site=a)
+    # clicks on recommended products: two on one answer, one on another (the answers served: SERVED)
+    for visitor, rec_id, at in (("C", "rec_1", "12:03"), ("C", "rec_1", "12:04"), ("B", "rec_2", "11:05")):
+        click = {"name": "recommendation_click", "properties": {"rec_id": rec_id, "product_id": "p1"}}
+        yield event("custom", f"2026-11-21T{at}:00Z", visitor=visitor, custom=click, site=a)
+
+
+#: Recommendation answers served to site a per day, as the web stage counts them.
+SERVED = {"2026-11-20": 10, "2026-11-21": 40, "2026-11-23": 5}
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for world in serve_world(tmp_path_factory, extra=story):
+        with Metadata(f"sqlite:///{world.root / 'data' / 'metadata.sqlite3'}") as md:
+            keys.create_tables(md.engine)
+            keys.add_served(md.engine, {(world.sites["a"], day): n for day, n in SERVED.items()})
         yield world
         world.close_clients()
 
@@ -171,6 +184,22 @@ def test_revenue_shows_sales_products_affiliates_and_attribution(viewer: Session
     assert [(r[0], r[1], r[3]) for r in cells(page, "attribution")] == [
         (r["source"], num(r["conversions"]), num(r["revenue"], money=True)) for r in first
     ]
+    # recommendations: the click-through of GET /api/recommendations/clicks for the site and range
+    clicks_api = viewer.client.get(
+        "/api/recommendations/clicks", params={"site": viewer.world.sites["a"], "from": RANGE[0], "to": RANGE[1]}
+    )
+    assert clicks_api.status_code == 200, clicks_api.text
+    want = clicks_api.json()["totals"]
+    assert want == {"served": 55, "clicks": 3, "clicked_answers": 2, "click_through": round(2 / 55, 4)}
+    card = tile(page, "recommendations")
+    shown = card.locator("[data-click-through]").get_attribute("data-click-through")
+    assert shown is not None and float(shown) == want["click_through"]
+    assert card.locator(".kpi-figure .value").inner_text() == f"{100 * want['click_through']:g} %"
+    assert card.locator("[data-served]").inner_text() == "55" and card.locator("[data-clicked]").inner_text() == "2"
+    summary = card.locator(".chart-box").get_attribute("aria-label")
+    assert summary and "4 days from 2026-11-20 to 2026-11-23" in summary
+    quiet = viewer.open("/revenue?period=custom&from=2026-11-10&to=2026-11-12")
+    expect(tile(quiet, "recommendations").locator("[data-rec-empty]")).to_be_visible()
     assert viewer.errors == []
 
 

@@ -6,6 +6,7 @@ import { html, Table } from "../ui.js";
 import { Chart } from "../chart.js";
 import { currentView } from "../view.js";
 import { useReport, ReportTile, Choice } from "../report.js";
+import { RecommendationClicks } from "./recommendations.js";
 
 function Sales({ view }) {
   const res = useReport("ecommerce", view, { view: "revenue" });
@@ -79,5 +80,6 @@ export function Revenue() {
     <${Products} view=${view} />
     <${Affiliates} view=${view} />
     <${Attribution} view=${view} />
+    <${RecommendationClicks} view=${view} />
   </div>`;
 }

@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 from clicklake import __version__
 from clicklake.demo import world
+from clicklake.demo.catalogue import DEFAULT_SIZE, Catalogue
 from clicklake.demo.world import Agent, Category, Country, Item, Restaurant
 
 T = TypeVar("T")
@@ -151,10 +152,10 @@ def _compare_pages() -> list[Page]:
     return pages
 
 
-def _shop_pages() -> list[Page]:
+def _shop_pages(items: Sequence[Item] = world.SHOP_ITEMS) -> list[Page]:
     pages = [Page("/shop", "Trailhead outfitters")]
     pages += [Page(f"/shop/c/{c}", f"{c.capitalize()} | Trailhead") for c in world.SHOP_CATEGORIES]
-    pages += [Page(f"/shop/p/{i.sku}", f"{i.name} | Trailhead") for i in world.SHOP_ITEMS]
+    pages += [Page(f"/shop/p/{i.sku}", f"{i.name} | Trailhead") for i in items]
     return pages
 
 
@@ -170,10 +171,20 @@ _ITEM_BY_SKU: Final = {i.sku: i for i in world.SHOP_ITEMS}
 
 
 class Traffic:
-    """Draws visits to the demo site at `origin` (e.g. https://demo.example) with its `links`."""
+    """Draws visits to the demo site at `origin` (e.g. https://demo.example) with its `links`.
 
-    def __init__(self, origin: str, links: DemoLinks, seed: int | None = None) -> None:
+    `shop_size` products in the shop: the demo's 19 by default, more for a bigger catalogue with
+    the same companions (`clicklake.demo.catalogue`; the recommendation bench uses one).
+    """
+
+    def __init__(self, origin: str, links: DemoLinks, seed: int | None = None, shop_size: int = DEFAULT_SIZE) -> None:
         self.origin = origin.rstrip("/")
+        self.catalogue = Catalogue.sized(shop_size)
+        if shop_size == DEFAULT_SIZE:
+            self._shop_pages, self._shop_cum, self._by_sku = SHOP_PAGES, _SHOP_CUM, _ITEM_BY_SKU
+        else:
+            self._shop_pages, self._shop_cum = _popularity(_shop_pages(self.catalogue.items))
+            self._by_sku = {i.sku: i for i in self.catalogue.items}
         self.domain = self.origin.split("://", 1)[-1].split(":")[0]
         self.links = links
         self.rng = random.Random(seed)
@@ -287,31 +298,31 @@ class Traffic:
         # a data-quality check warns about a site-day with several)
         currency = "EUR"
         source = self._pick(world.SOURCES, [s.weight for s in world.SOURCES])
-        page = self.rng.choices(SHOP_PAGES, cum_weights=_SHOP_CUM)[0]
+        page = self.rng.choices(self._shop_pages, cum_weights=self._shop_cum)[0]
         b.page_view(self.origin + page.path, page.title, source.referrer, source.utm)
         cart: list[tuple[Item, str | None, int]] = []
         shown: list[Item] = []
         if page.path.startswith("/shop/p/"):
-            shown.append(_ITEM_BY_SKU[page.path.rsplit("/", 1)[1]])
+            shown.append(self._by_sku[page.path.rsplit("/", 1)[1]])
         elif page.path.startswith("/shop/c/"):
             category = page.path.rsplit("/", 1)[1]
-            shown += [i for i in world.SHOP_ITEMS if i.category == category]
+            shown += [i for i in self.catalogue.items if i.category == category]
         if self.rng.random() < 0.25:
             b.wait(self._dwell(8))
             query = self.rng.choice(world.SEARCHES)
             words = query.split()
-            found = [i for i in world.SHOP_ITEMS if any(w in i.name.lower() or w in i.category for w in words)]
+            found = [i for i in self.catalogue.items if any(w in i.name.lower() or w in i.category for w in words)]
             b.page_view(f"{self.origin}/shop/search?{urlencode({'q': query})}", f"{query} | Trailhead")
             b.event("search", search={"query": query, "results_count": len(found)})
             shown = found
         for _ in range(self.rng.choice((1, 1, 1, 2, 2, 3, 4, 5))):
             if not shown:
-                shown = list(world.SHOP_ITEMS)
+                shown = list(self.catalogue.items)
             previous = page.path.rsplit("/", 1)[1] if page.path.startswith("/shop/p/") else None
-            companions = world.COMPANIONS.get(previous or "", ())
+            companions = self.catalogue.companions.get(previous or "", ())
             related = bool(companions) and self.rng.random() < COMPANION_SHARE
             if related:
-                item = _ITEM_BY_SKU[self.rng.choice(companions)]
+                item = self._by_sku[self.rng.choice(companions)]
             else:
                 item = shown[0] if self.rng.random() < 0.4 else self.rng.choice(shown)
             b.wait(self._dwell(12))
@@ -322,7 +333,7 @@ class Traffic:
                     product["list_name"] = "goes well with"
                     product["position"] = companions.index(item.sku) + 1
                 else:
-                    product["list_name"] = "search results" if len(shown) < len(world.SHOP_ITEMS) else "catalogue"
+                    product["list_name"] = "search results" if len(shown) < len(self.catalogue.items) else "catalogue"
                     product["position"] = shown.index(item) + 1
             page = Page(f"/shop/p/{item.sku}", item.name)
             b.event("product_view", product=product)
@@ -418,7 +429,7 @@ class Traffic:
         visitor = Visitor(ip, crawler.agent.user_agent, "bot", "", "en-US", analytics=True)
         b = _Builder(self, Session("crawl", visitor))
         for i in range(self.rng.randint(2, 8)):
-            page = self.rng.choice(COMPARE_PAGES + SHOP_PAGES)
+            page = self.rng.choice(COMPARE_PAGES + self._shop_pages)
             if i:
                 b.wait(self.rng.randint(500, 4000))
             b.page_view(self.origin + page.path, page.title, None, ())

@@ -9,7 +9,7 @@ click_through = clicked answers / served answers, per UTC day.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -30,6 +30,20 @@ def parse_days(value: str | None) -> int:
     return int(value)
 
 
+def parse_range(days: str | None, first: str | None, last: str | None) -> tuple[date, date]:
+    """The UTC days asked for: `from`..`to` (ISO dates, both or neither), else the last `days` up to today."""
+    if not first and not last:
+        end = datetime.now(UTC).date()
+        return end - timedelta(days=parse_days(days) - 1), end
+    try:
+        start, end = date.fromisoformat(first or ""), date.fromisoformat(last or "")
+    except ValueError:
+        raise InputError(f"from and to must both be dates (YYYY-MM-DD); got {first!r} and {last!r}") from None
+    if not 1 <= (end - start).days + 1 <= MAX_DAYS:
+        raise InputError(f"from .. to must be 1 to {MAX_DAYS} days, from before to; got {first} .. {last}")
+    return start, end
+
+
 def clicks_sql(site_id: str, first_day: str, last_day: str) -> str:
     """Clicks and clicked answers per UTC day of one site, over silver.events."""
     quoted = "'" + site_id.replace("'", "''") + "'"
@@ -43,11 +57,10 @@ def clicks_sql(site_id: str, first_day: str, last_day: str) -> str:
     )
 
 
-def report(engine: sa.Engine, sandbox: Sandbox, site_id: str, days: int) -> dict[str, Any]:
-    """`{results: [{day, served, clicks, clicked_answers, click_through}], totals, meta}` for the last
-    `days` UTC days up to today."""
-    last = datetime.now(UTC).date()
-    first = last - timedelta(days=days - 1)
+def report(engine: sa.Engine, sandbox: Sandbox, site_id: str, first: date, last: date) -> dict[str, Any]:
+    """`{results: [{day, served, clicks, clicked_answers, click_through}], totals, meta}` for the UTC
+    days `first` to `last`."""
+    days = (last - first).days + 1
     sql = clicks_sql(site_id, first.isoformat(), last.isoformat())
     result = sandbox.run([site_id], sql)
     clicked = {row["day"]: row for row in result.table.to_pylist()}

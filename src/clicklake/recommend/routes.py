@@ -149,15 +149,17 @@ class Recommendations:
         return Response(status_code=204, headers=headers)
 
     async def clicks(self, request: Request, principal: Principal) -> Response:
-        """`GET /api/recommendations/clicks?site=S&days=N`: answers served and clicked per day (scope `stats`)."""
+        """`GET /api/recommendations/clicks?site=S&days=N` (or `&from=D&to=D`): answers served and clicked
+        per day (scope `stats`)."""
         site_id = request.query_params.get("site", "")
         if not site_id:
             raise HTTPError(400, "name the site: ?site=SITE_ID")
         _may_read(principal, [site_id])
-        days = clicks.parse_days(request.query_params.get("days"))
+        params = request.query_params
+        first, last = clicks.parse_range(params.get("days"), params.get("from"), params.get("to"))
         await anyio.to_thread.run_sync(self.served.flush)
         web = self.web
-        report = await anyio.to_thread.run_sync(clicks.report, web.metadata.engine, web.sandbox, site_id, days)
+        report = await anyio.to_thread.run_sync(clicks.report, web.metadata.engine, web.sandbox, site_id, first, last)
         return answer(report)
 
 

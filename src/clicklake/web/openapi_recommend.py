@@ -63,7 +63,12 @@ def paths() -> dict[str, Any]:
             "get": {
                 "summary": "Recommendation answers served and clicked per day, and click-through (scope stats)",
                 "security": [{"session": []}, {"bearer": []}],
-                "parameters": [_SITE, {"name": "days", "in": "query", "schema": {"type": "integer", "maximum": 366}}],
+                "parameters": [
+                    _SITE,
+                    {"name": "days", "in": "query", "schema": {"type": "integer", "maximum": 366}},
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                ],
                 "responses": {"200": {"description": "results per day, totals, meta with the clicks SQL"}} | _ERRORS,
             }
         },
