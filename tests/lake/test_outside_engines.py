@@ -28,6 +28,9 @@ KEYS = {
     "gold.fact_orders": ["site_id", "order_id"],
     "gold.kpi_daily": ["site_id", "event_dt", "dimension", "value"],
     "gold.dq_results": ["run_id", "check_name"],
+    "gold.item_neighbours": ["site_id", "product_id", "neighbour_id"],
+    "gold.item_popularity": ["site_id", "product_id"],
+    "gold.user_items": ["site_id", "visitor_id", "product_id"],
 }
 
 
@@ -41,6 +44,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
         event("page_view", "2026-11-20T09:00:00Z", page="https://a.example/blog", visitor="v3"),
         event("search", "2026-11-21T10:00:00Z", search={"query": "kettle"}, visitor="v4"),
         event("custom", "2026-11-21T10:01:00Z", custom={"name": "signup", "properties": {"plan": "pro"}}, visitor="v4"),
+        # one session viewing two products: the recommendation tables get neighbours
+        event("product_view", "2026-11-21T11:00:00Z", product={"product_id": "k1"}, visitor="v5", sid="s5"),
+        event("product_view", "2026-11-21T11:01:00Z", product={"product_id": "k2"}, visitor="v5", sid="s5"),
     )
     built.run()
     return data
@@ -104,7 +110,7 @@ def test_the_snippets_of_docs_lake_md_open_the_lake(lake: Path) -> None:
     counted = dict(con.sql("select event_type, count(*) from events group by 1").fetchall())
     sql = "select event_type, count(*) as n from silver.events group by 1"
     assert counted == {r["event_type"]: r["n"] for r in query(open_catalog(lake), sql).to_pylist()}
-    assert sum(counted.values()) == 10
+    assert sum(counted.values()) == 12
 
 
 @pytest.mark.s3
