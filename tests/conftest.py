@@ -84,6 +84,8 @@ def start_server(
     to read it. Raises if the process exits or is not ready within READY_TIMEOUT.
     """
     port = free_port()
+    if command == "up" and "--workers" not in extra_args:
+        extra_args = ("--workers", "1", *extra_args)  # one HTTP worker starts soonest; tests of more say so
     proc = subprocess.Popen(
         [clicklake_exe(), command, "--port", str(port), *extra_args],
         cwd=tmp_path,

@@ -159,7 +159,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.alerts.measure import Sources
     from clicklake.collect.metadata import Metadata
     from clicklake.lake.catalog import open_catalog
-    from clicklake.stream import stream_from_settings
+    from clicklake.wiring import stream_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stream = stream_from_settings(settings)

@@ -4,12 +4,14 @@
 
 - `local:///abs/path` or a plain path: `LocalStream`, a SQLite log under that directory;
 - `nats://host:port`: NATS JetStream, not available yet (raises `ConfigError`).
+
+`clicklake.wiring.stream_from_settings` opens the one the settings name, with their limits.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from clicklake.errors import ConfigError
@@ -25,9 +27,6 @@ from clicklake.stream.base import (
 )
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
 
-if TYPE_CHECKING:
-    from clicklake.config import Settings
-
 __all__ = [
     "GroupStats",
     "PartitionLag",
@@ -40,7 +39,6 @@ __all__ = [
     "TrimResult",
     "open_stream",
     "partition_for",
-    "stream_from_settings",
 ]
 
 
@@ -61,15 +59,3 @@ def open_stream(uri: str | Path, **opts: Any) -> Stream:
             "use local:///path/to/dir (or a plain path) for the embedded stream"
         )
     raise ConfigError(f"stream URI {text!r}: unknown scheme {scheme!r}; use local:///path or a plain path")
-
-
-def stream_from_settings(settings: Settings) -> Stream:
-    """Open (or create) the stream that the settings name, with their limits."""
-    s = settings.stream
-    return open_stream(
-        settings.stream_uri,
-        new_partitions=s.partitions,
-        fsync=s.fsync,
-        max_bytes=s.max_bytes,
-        max_lag_records=s.max_lag_records,
-    )

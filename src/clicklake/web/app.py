@@ -30,7 +30,7 @@ from clicklake.config import Settings
 from clicklake.errors import ClicklakeError
 from clicklake.query import experiments, funnels, periods, stats
 from clicklake.query.engine import format_result
-from clicklake.query.sandbox import Limits, Result, Sandbox, SandboxError
+from clicklake.query.sandbox import Result, Sandbox, SandboxError
 from clicklake.web import alerts, live, pages
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal, User
 from clicklake.web.frames import FrameGuard
@@ -433,19 +433,6 @@ class Web:
             *alerts.routes(self),
             *pages.routes(),
         ]
-
-
-def web_from_settings(settings: Settings, metadata: Metadata) -> Web:
-    """The web stage over the catalog and metadata database the settings name."""
-    from clicklake.lake.catalog import open_catalog
-    from clicklake.lake.tables import ensure_tables
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
-    ensure_tables(catalog)
-    q = settings.query
-    limits = Limits(timeout_s=q.timeout_s, memory_limit=q.memory_limit, max_rows=q.max_rows, threads=q.threads)
-    return Web(settings, metadata, Sandbox(catalog, limits))
 
 
 def create_app(web: Web) -> Starlette:
