@@ -170,6 +170,7 @@ class Supervisor:
             daemon=False,
         )
         process.start()
+        log.info("started %s (pid %s)", slot.name, process.pid)
         slot.process = process
         slot.started_at = time.monotonic()
         slot.restart_at = None

@@ -51,14 +51,14 @@ def up_stages(
 ) -> list[Stage]:
     """The children of `clicklake up`, started by `start_rank` (tables first, then the HTTP workers, then the
     rest) and stopped by `stop_rank` (lower first)."""
+    web = {"web": True, "pipeline": True}
     return [
-        Stage(
-            "http", stages.http, count=workers, stop_rank=1, sockets=(http,), options={"web": True, "pipeline": True}
-        ),
-        Stage("loader", stages.loader, start_rank=1, stop_rank=3, stop_timeout_s=600.0),
-        *([Stage("realtime", stages.realtime, start_rank=1, stop_rank=2, sockets=(live,))] if live else []),
-        Stage("scheduler", stages.scheduler, start_rank=1, stop_rank=2, stop_timeout_s=120.0),
-        *([Stage("demo", stages.demo, start_rank=1, stop_rank=0, once=True)] if demo else []),
+        Stage("prepare", stages.prepare, once=True, options={"web": True}),
+        Stage("http", stages.http, count=workers, start_rank=1, stop_rank=1, sockets=(http,), options=web),
+        Stage("loader", stages.loader, start_rank=2, stop_rank=3, stop_timeout_s=600.0),
+        *([Stage("realtime", stages.realtime, start_rank=2, stop_rank=2, sockets=(live,))] if live else []),
+        Stage("scheduler", stages.scheduler, start_rank=2, stop_rank=2, stop_timeout_s=120.0),
+        *([Stage("demo", stages.demo, start_rank=2, stop_rank=0, once=True)] if demo else []),
     ]
 
 
