@@ -98,7 +98,7 @@ async def _serve_http(settings: Settings, child: Child) -> None:
         if child.options.get("web"):
             from clicklake.web.frames import FrameGuard
 
-            web = web_from_settings(settings, metadata)  # its live view reads `realtime.url`
+            web = web_from_settings(settings, metadata, ensure=False)  # its live view reads `realtime.url`
             app.router.routes.extend(web.routes())
             app.add_middleware(FrameGuard)  # no foreign page frames a response (shared links made to embed excepted)
             closing = web.closing

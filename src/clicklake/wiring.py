@@ -109,15 +109,17 @@ def realtime_from_settings(settings: Settings, stream: Stream) -> Realtime:
     return Realtime(stream, rebuild_minutes=settings.realtime.rebuild_minutes)
 
 
-def web_from_settings(settings: Settings, metadata: Metadata) -> Web:
-    """The web stage over the catalog and metadata database the settings name (lake tables created if missing)."""
+def web_from_settings(settings: Settings, metadata: Metadata, *, ensure: bool = True) -> Web:
+    """The web stage over the catalog and metadata database the settings name (with `ensure`, the lake
+    tables are created if missing; the HTTP workers of `clicklake up` skip it, its prepare child did it)."""
     from clicklake.lake.tables import ensure_tables
     from clicklake.query.sandbox import Limits, Sandbox
     from clicklake.web.app import Web
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = catalog_from_settings(settings)
-    ensure_tables(catalog)
+    if ensure:
+        ensure_tables(catalog)
     q = settings.query
     limits = Limits(timeout_s=q.timeout_s, memory_limit=q.memory_limit, max_rows=q.max_rows, threads=q.threads)
     return Web(settings, metadata, Sandbox(catalog, limits))
