@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = 40.0  # `clicklake up` starts several processes; a machine busy with other tests slows that
 STOP_TIMEOUT = 15.0
 
 

@@ -157,8 +157,10 @@ class StageCounts:
                 self._seen[name] = value
 
 
-def _counting(read: Callable[[], dict[str, int]], stop: threading.Event) -> threading.Thread:
-    counts = StageCounts()
+def _counting(
+    read: Callable[[], dict[str, int]], stop: threading.Event, counts: StageCounts | None = None
+) -> threading.Thread:
+    counts = counts or StageCounts()
 
     def loop() -> None:
         while not stop.wait(COUNTS_EVERY_S):
@@ -177,24 +179,38 @@ def _stop_on_sigterm() -> threading.Event:
 
 
 def loader(settings: Settings, child: Child) -> None:
+    """The loader; one that cannot even open its tables (the warehouse unreachable) counts as failed and
+    tries again with a growing pause, as a failed run does, rather than dying in a loop."""
     stop = _stop_on_sigterm()
     stream = stream_from_settings(settings)
+    counts = StageCounts()
+    child.ready.set()
     try:
-        the_loader = loader_from_settings(settings, stream)
+        failed, backoff = 0, 1.0
+        while True:
+            try:
+                the_loader = loader_from_settings(settings, stream)
+                break
+            except Exception:
+                failed += 1
+                counts.update({"failures": failed})
+                log.exception("the loader cannot start; it tries again in %.0f s", backoff)
+                if stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, 30.0)
         try:
             counting = _counting(
                 lambda: {
                     "loader": the_loader.stats.events,
                     "quarantine": the_loader.stats.quarantined,
-                    "failures": the_loader.stats.failures,
+                    "failures": failed + the_loader.stats.failures,
                 },
                 stop,
+                counts,
             )
-            child.ready.set()
             the_loader.run_supervised(stop)  # after `stop`: loads what the stream holds, commits
             counting.join()
-            stats = the_loader.stats
-            log.info("stopped: %d events loaded in this run, the last commit done", stats.events)
+            log.info("stopped: %d events loaded in this run, the last commit done", the_loader.stats.events)
         finally:
             the_loader.close()
     finally:
