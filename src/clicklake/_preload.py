@@ -8,6 +8,8 @@ a connection or a thread that a child could inherit.
 
 from __future__ import annotations
 
+import signal
+
 import clicklake.alerts.metrics
 import clicklake.collect.app
 import clicklake.jobs
@@ -18,5 +20,10 @@ import clicklake.web.app
 from clicklake.collect import enrich
 
 enrich.preload()
+
+# A SIGTERM to the whole process group (`timeout`, systemd's default KillMode) must not end the fork
+# server before its children: the supervisor learns their exit codes through it. It ends with the
+# supervisor anyway (multiprocessing closes its pipe). Each child sets SIGTERM back to the default.
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 __all__ = ["clicklake"]

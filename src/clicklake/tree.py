@@ -311,6 +311,7 @@ class Supervisor:
 def _child_main(target: Target, settings: Settings, child: Child) -> None:
     """The first function of every child: SIGINT ignored, a watch on the parent, logging, then the stage."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the fork server ignores it (`clicklake._preload`)
     logging.basicConfig(
         level=settings.log_level.upper(),
         format=f"%(asctime)s %(levelname)s %(name)s[{child.name} %(process)d]: %(message)s",
