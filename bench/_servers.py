@@ -184,8 +184,10 @@ def profiled_collector(sock: socket.socket, out: str) -> None:
 
     import uvicorn
 
-    from clicklake.collect.serve import worker_app
+    from clicklake.collect import enrich
+    from clicklake.collect.app import create_app
     from clicklake.config import load_settings
+    from clicklake.wiring import metadata_from_settings, stream_from_settings
 
     profile = cProfile.Profile()
 
@@ -194,8 +196,10 @@ def profiled_collector(sock: socket.socket, out: str) -> None:
             await super().startup(sockets=sockets)
             profile.enable()  # after uvicorn's own start-up (its imports, the lifespan)
 
-    app = worker_app(load_settings())
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10)
+    settings = load_settings()
+    enrich.preload()
+    app = create_app(settings, stream=stream_from_settings(settings), metadata=metadata_from_settings(settings))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10)
     # uvicorn re-raises the signal that stopped it once it is done; with the default
     # handler that would end the process before the stats are written
     signal.signal(signal.SIGTERM, lambda *_: None)

@@ -17,7 +17,8 @@ import timeit
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from clicklake.collect import enrich, privacy
+from clicklake.collect import enrich
+from clicklake.schema import privacy
 
 CLEAN_URL = (
     "https://shop.example.com/products/blue-shoe?utm_source=newsletter&utm_medium=email&utm_campaign=spring#reviews"

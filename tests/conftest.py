@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = 40.0  # `clicklake up` starts several processes; a machine busy with other tests slows that
 STOP_TIMEOUT = 15.0
 
 
@@ -87,6 +87,8 @@ def start_server(
     to read it. Raises if the process exits or is not ready within READY_TIMEOUT.
     """
     port = free_port()
+    if command == "up" and "--workers" not in extra_args:
+        extra_args = ("--workers", "1", *extra_args)  # one HTTP worker starts soonest; tests of more say so
     proc = subprocess.Popen(
         [clicklake_exe(), command, "--port", str(port), *extra_args],
         cwd=tmp_path,

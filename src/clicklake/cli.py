@@ -53,14 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser(
         "up",
-        help="run every stage in one supervised process",
+        help="run every stage as a supervised process tree",
         description=(
-            "Run the platform embedded: the HTTP server with every stage that exists so far. "
-            "Ctrl-C or SIGTERM stops it cleanly and exits 0."
+            "Run the platform on this machine: N HTTP workers (collector and dashboard on one port), the loader, "
+            "realtime, and the scheduler of the transform, maintenance and alerts, each a child process restarted "
+            "if it dies. Ctrl-C or SIGTERM stops it cleanly: the HTTP workers finish their requests, then the "
+            "loader commits what the stream holds, and it exits 0."
         ),
     )
     up.add_argument("--host", help="address to bind (setting server.host)")
     up.add_argument("--port", type=int, help="port to bind (setting server.port)")
+    up.add_argument(
+        "--workers", type=int, metavar="N", help="HTTP worker processes (default: one per core this process may use)"
+    )
     up.add_argument(
         "--demo",
         action="store_true",
@@ -426,7 +431,7 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
         settings.server.port = args.port
     from clicklake import up
 
-    asyncio.run(up.run(settings, demo=args.demo))
+    up.run(settings, workers=args.workers, demo=args.demo)
     return 0
 
 
@@ -435,17 +440,22 @@ def _collect(args: argparse.Namespace, settings: Settings) -> int:
         settings.server.host = args.host
     if args.port is not None:
         settings.server.port = args.port
-    from clicklake.collect import serve
+    from clicklake import up
 
-    serve.run(settings, args.workers)
+    up.collect(settings, args.workers)
     return 0
 
 
 def _realtime(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.realtime import serve
+    from clicklake.wiring import realtime_from_settings, stream_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(serve.run(settings, args.host, args.port))
+    stream = stream_from_settings(settings)
+    try:
+        asyncio.run(serve.run(settings, realtime_from_settings(settings, stream), args.host, args.port))
+    finally:
+        stream.close()
     return 0
 
 
@@ -515,8 +525,8 @@ def _maintain(args: argparse.Namespace, settings: Settings) -> int:
     import pyarrow as pa
 
     from clicklake.collect.metadata import Metadata
-    from clicklake.load import maintain_all, stream_from_settings
     from clicklake.query.engine import format_result
+    from clicklake.wiring import maintain_all, stream_from_settings
 
     catalog = _catalog(settings)
     stream = stream_from_settings(settings)
@@ -550,7 +560,7 @@ def _transform(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"--from {between[0]} is after --to {between[1]}.")
     if between is not None and args.full_refresh:
         raise InputError("--full-refresh rebuilds every day; leave out --from and --to, or --full-refresh.")
-    from clicklake.transform import transformer_from_settings
+    from clicklake.wiring import transformer_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     transformer = transformer_from_settings(settings, progress=lambda line: print(line, file=sys.stderr, flush=True))
@@ -592,7 +602,7 @@ def _print_transform(report: TransformReport, fmt: str) -> None:
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:
-    from clicklake.load import loader_from_settings, stream_from_settings
+    from clicklake.wiring import loader_from_settings, stream_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stream = stream_from_settings(settings)
@@ -653,8 +663,8 @@ def _quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _quarantine_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from clicklake.load import stream_from_settings
     from clicklake.load.quarantine import replay
+    from clicklake.wiring import stream_from_settings
 
     catalog = _catalog(settings)
     stream = stream_from_settings(settings)
@@ -722,7 +732,7 @@ def _sites_update(args: argparse.Namespace, settings: Settings) -> int:
         )
         days = {k: getattr(args, f"retention_{k}_days") for k in ("bronze", "quarantine", "silver")}
         if any(v is not None for v in days.values()):
-            from clicklake.lake.policy import set_retention
+            from clicklake.collect.policy import set_retention
 
             retention = set_retention(md, settings.lake, args.site, {k: v for k, v in days.items() if v is not None})
             if args.format != "json":
@@ -829,7 +839,7 @@ def _print_fields(fields: dict[str, object]) -> None:
 
 
 def _stream_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from clicklake.load import stream_from_settings
+    from clicklake.wiring import stream_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stream = stream_from_settings(settings)

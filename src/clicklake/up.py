@@ -1,295 +1,162 @@
-"""`clicklake up`: every stage that exists, supervised in one process.
+"""`clicklake up` and `clicklake collect`: the stages as a supervised process tree (`clicklake.tree`).
 
-The HTTP server runs in the asyncio loop; the loader runs in a thread beside
-it (its work is Parquet writes and DuckDB parses, which release the GIL);
-the realtime stage reads the stream tail in a thread of its own (`start`,
-`stop`) and the web routes read its windows directly (`web.live.InProcess`);
-the transform and maintenance run as periodic tasks. SIGINT or
-SIGTERM sets one stop event: the server stops accepting and in-flight
-requests finish, then the loader loads what the stream holds, commits, and
-the process exits 0.
+`clicklake up` runs, each in processes of its own (`clicklake.stages`):
+
+    clicklake up                    the supervisor: binds the port, restarts, stops in order
+    ├── http × N                    collector + dashboard + JSON API, sharing one listening socket
+    ├── realtime                    live windows, on a loopback port the HTTP workers ask
+    ├── scheduler                   JOBS: transform, maintenance, alerts, each every its interval
+    ├── loader                      stream → bronze
+    ├── destinations                the accepted events forwarded to webhooks and GA4
+    ├── export                      with export.dsn: the gold tables copied into PostgreSQL
+    └── demo                        with --demo: traffic through the HTTP port
+
+SIGINT or SIGTERM stops them in `stop_rank` order: demo, then the HTTP workers (they finish
+their requests), then realtime and the scheduler, then the loader, which loads what the
+stream holds and commits; then the supervisor exits 0. `/metrics` on any HTTP worker sums
+every process's counters (prometheus-client's multiprocess mode, in a directory made for
+the run) and reads the stream lag and table freshness at scrape time.
+
+Adding a child is one line in `up_stages`; adding a periodic job is one line in `JOBS`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
+import os
 import socket
-import threading
-from collections.abc import Generator
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+import tempfile
+from collections.abc import Iterator
+from typing import Final
 
-import uvicorn
-
-from clicklake import __version__
-from clicklake.collect.app import create_app
-from clicklake.collect.protocol import uvicorn_options
+from clicklake import __version__, jobs, stages
+from clicklake.collect.metrics import MULTIPROCESS_ENV
+from clicklake.collect.protocol import listen
 from clicklake.config import Settings
-from clicklake.errors import ConfigError, TerminalError
-
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
-    from clicklake.collect.metadata import Metadata
-    from clicklake.load import Loader
-    from clicklake.realtime import Realtime
-    from clicklake.web.app import Web
+from clicklake.errors import ConfigError
+from clicklake.jobs import Job
+from clicklake.tree import Stage, Supervisor, start_fork_server
 
 log = logging.getLogger("clicklake.up")
 
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: `run` owns SIGINT and SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """Bind before serving, so that a taken port is one clear error, not a traceback."""
-    try:
-        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
-    except OSError as exc:
-        raise ConfigError(
-            f"Cannot listen on {host}:{port}: {exc.strerror}. "
-            "Stop whatever uses it, or choose another port with --port or CLICKLAKE_SERVER__PORT."
-        ) from None
+#: The scheduler's periodic jobs: (name, seconds between runs from the settings, the job).
+JOBS: Final = (
+    Job("transform", lambda s: s.transform.interval_s, jobs.transform),
+    Job("maintenance", lambda s: s.lake.maintain_interval_minutes * 60, jobs.maintenance),
+    Job("alerts", lambda s: s.alerts.interval_s, jobs.alerts),
+)
 
 
-async def _announce(server: uvicorn.Server, settings: Settings) -> None:
-    while not server.started:
-        await asyncio.sleep(0.05)
-    url = f"http://{settings.server.host}:{settings.server.port}"
-    print(f"clicklake {__version__} is up at {url}  (health: {url}/healthz, schema: {url}/schema/v1.json)", flush=True)
-    print(f"Dashboard: {url}/  (log in with the first login printed when the data directory was new)", flush=True)
-    print(f"Send events: POST {url}/v1/events with a write key from 'clicklake sites create'.", flush=True)
-    print("Press Ctrl-C to stop.", flush=True)
+def up_stages(
+    settings: Settings, workers: int, http: socket.socket, live: socket.socket | None, demo: bool
+) -> list[Stage]:
+    """The children of `clicklake up`, started by `start_rank` (tables first, then the HTTP workers, then the
+    rest) and stopped by `stop_rank` (lower first)."""
+    web = {"web": True, "pipeline": True}
+    exporting = bool(settings.export.dsn)
+    return [
+        Stage("prepare", stages.prepare, once=True, options={"web": True}),
+        Stage("http", stages.http, count=workers, start_rank=1, stop_rank=1, sockets=(http,), options=web),
+        Stage("loader", stages.loader, start_rank=2, stop_rank=3, stop_timeout_s=600.0),
+        *([Stage("realtime", stages.realtime, start_rank=2, stop_rank=2, sockets=(live,))] if live else []),
+        Stage("scheduler", stages.scheduler, start_rank=2, stop_rank=2, stop_timeout_s=120.0),
+        Stage("destinations", stages.destinations, start_rank=2, stop_rank=2, stop_timeout_s=60.0),
+        *([Stage("export", stages.export, start_rank=2, stop_rank=2, stop_timeout_s=120.0)] if exporting else []),
+        *([Stage("demo", stages.demo, start_rank=2, stop_rank=0, once=True)] if demo else []),
+    ]
 
 
-async def _maintain_periodically(settings: Settings, loader: Loader, metadata: Metadata) -> None:
-    """Every `lake.maintain_interval_minutes`: compact, expire snapshots, remove old files, trim the stream,
-    and destroy the cookieless-id salts older than 48 h."""
-    from clicklake.lake.catalog import catalog_from_settings
-    from clicklake.load import maintain_all
-
-    interval = settings.lake.maintain_interval_minutes * 60
-    if interval <= 0:
-        return
-    catalog = catalog_from_settings(settings)
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            report, trimmed = await asyncio.to_thread(maintain_all, settings, catalog, loader.stream)
-            await asyncio.to_thread(metadata.destroy_old_salts)
-        except Exception:
-            log.exception("maintenance failed; it runs again in %.0f minutes", interval / 60)
-            continue
-        compacted = sum(len(t.compacted) for t in report.tables)
-        expired = sum(t.snapshots_expired for t in report.tables)
-        deleted = sum(t.files_deleted for t in report.tables)
-        log.info(
-            "maintenance: %d slices compacted, %d snapshots expired, %d files deleted, %d stream records trimmed",
-            compacted,
-            expired,
-            deleted,
-            trimmed.records,
-        )
+def url_of(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-async def _transform_periodically(settings: Settings, app: Starlette) -> None:
-    """Every `transform.interval_s`: rebuild the silver and gold days that new bronze data touched.
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-    Its series join the collector's on `/metrics`. A run still going when the interval ends
-    delays the next one; one blocked by a failed check is logged, and the next run tries again.
+
+def run(settings: Settings, *, workers: int | None = None, demo: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly; with `demo`, send demo traffic to the server too.
+
+    Raises:
+        ConfigError: `workers` below 1, the port taken, or a setting that opens nothing.
+        TerminalError: a stage failed to start (its error is logged above), or the loader
+            did not stop cleanly.
     """
-    from clicklake.transform import TransformMetrics, transformer_from_settings
-
-    interval = settings.transform.interval_s
-    if interval <= 0:
-        return
-    transformer = transformer_from_settings(settings, metrics=TransformMetrics(app.state.metrics.registry))
-    try:  # the silver and gold tables exist from the start: a query of them answers 0 rows, not "no such table"
-        await asyncio.to_thread(transformer.ensure_tables)
-    except Exception:
-        log.exception("could not create the silver and gold tables yet; the first transform run tries again")
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            report = await asyncio.to_thread(transformer.run, wait=False)
-        except Exception:
-            log.exception("the transform failed; it runs again in %.0f s", interval)
-        else:
-            if report.outcome == "blocked":
-                log.warning("transform: %s", report.blocked)
-            elif report.outcome == "published":
-                log.info("transform: %d event days rebuilt in %.1f s", len(report.days), report.seconds)
-
-
-async def _alert_periodically(
-    settings: Settings, metadata: Metadata, app: Starlette, loader: Loader, realtime: Realtime
-) -> None:
-    """Every `alerts.interval_s`: evaluate the alert rules with every source of this process, and send the
-    scheduled e-mail reports that are due."""
-    from clicklake.alerts import Evaluator, Rules, Sources
-    from clicklake.alerts.email_reports import EmailReports, send_due
-    from clicklake.lake.catalog import catalog_from_settings
-
-    interval = settings.alerts.interval_s
-    if interval <= 0:
-        return
-    catalog = catalog_from_settings(settings)
-    sources = Sources(
-        metadata=metadata,
-        data_dir=settings.data_dir,
-        stream=loader.stream,
-        catalog=lambda: catalog,
-        windows=realtime.windows,
-        registry=app.state.metrics.registry,
-        loader_failures=lambda: loader.stats.failures,
-    )
-    rules = await asyncio.to_thread(Rules, metadata)
-    reports = await asyncio.to_thread(EmailReports, metadata)
-
-    def send_reports() -> list[str]:
-        return send_due(reports, lambda: catalog, settings.alerts, datetime.now(UTC).date())
-
-    await Evaluator(rules, sources, settings.alerts).run(interval, after=send_reports)
-
-
-async def _demo(settings: Settings, metadata: Metadata, stop: threading.Event) -> None:
-    """Demo traffic (`clicklake.demo`) in a thread of its own, once the server answers."""
-    from clicklake import demo
-
-    url = demo.local_url(settings.server.host, settings.server.port)
-    await asyncio.to_thread(demo.run_beside_server, url, metadata, stop)
-
-
-async def run(settings: Settings, *, demo: bool = False) -> None:
-    """Serve until SIGINT or SIGTERM, then stop cleanly; with `demo`, send demo traffic to the server too."""
-    from clicklake.load import loader_from_settings, stream_from_settings
-    from clicklake.realtime import realtime_from_settings
-
+    workers = default_workers() if workers is None else workers
+    _check_workers(workers)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    sock = _listen(settings.server.host, settings.server.port)
-    from clicklake.collect import enrich
-    from clicklake.collect.metadata import Metadata
+    with contextlib.ExitStack() as stack:
+        sock = stack.enter_context(listen(settings.server.host, settings.server.port))
+        stack.enter_context(_multiprocess_metrics())
+        start_fork_server()
+        live: socket.socket | None = None
+        if not settings.realtime.url:  # else a `clicklake realtime` runs elsewhere
+            live = stack.enter_context(listen("127.0.0.1", 0))
+            settings.realtime.url = url_of("127.0.0.1", live.getsockname()[1])
+        url = url_of(settings.server.host, settings.server.port)
 
-    enrich.preload()  # the user-agent rules and the country database, before the first request
-    stream = stream_from_settings(settings)
-    # the realtime stage reads through a handle of its own: its frequent reads of the tail
-    # never wait for the lock of the handle the collector appends through
-    live_stream = stream_from_settings(settings)
-    metadata = Metadata.open(settings)
-    try:
-        loader = loader_from_settings(settings, stream)
-        realtime = realtime_from_settings(settings, live_stream)
-        try:
-            app = create_app(settings, stream=stream, metadata=metadata)
-            web = _add_web(settings, metadata, app, realtime)
-            _add_metrics(settings, app, loader, realtime)
-            await _serve(settings, sock, loader, metadata, app, web, realtime, demo=demo)
-        finally:
-            loader.close()
-    finally:
-        metadata.close()
-        live_stream.close()
-        stream.close()
+        def announce() -> None:
+            print(
+                f"clicklake {__version__} is up at {url}  (health: {url}/healthz, schema: {url}/schema/v1.json)",
+                flush=True,
+            )
+            login = "log in with the first login printed when the data directory was new"
+            print(f"Dashboard: {url}/  ({login})", flush=True)
+            print(f"Send events: POST {url}/v1/events with a write key from 'clicklake sites create'.", flush=True)
+            print(f"{workers} HTTP worker{'s' if workers > 1 else ''}, realtime, scheduler, loader.", flush=True)
+            print("Press Ctrl-C to stop.", flush=True)
 
-
-def _add_metrics(settings: Settings, app: Starlette, loader: Loader, realtime: Realtime) -> None:
-    """Stream lag per consumer group, table freshness and per-stage records on `/metrics`."""
-    from clicklake.alerts.metrics import PipelineCollector
-    from clicklake.lake.catalog import catalog_from_settings
-
-    def stage_records() -> dict[str, int]:
-        stats = loader.stats
-        return {"loader": stats.events, "quarantine": stats.quarantined, "realtime": realtime.records_read}
-
-    catalog = catalog_from_settings(settings)
-    collector = PipelineCollector(
-        loader.stream,
-        lambda: catalog,
-        stage_records,
-        lambda: loader.stats.failures,
-        realtime.windows,
-        settings.data_dir,
-    )
-    app.state.metrics.registry.register(collector)
+        Supervisor(settings, up_stages(settings, workers, sock, live, demo), on_ready=announce).run()
+    log.info("stopped: the HTTP workers finished their requests, then the loader its last commit")
 
 
-def _add_web(settings: Settings, metadata: Metadata, app: Starlette, realtime: Realtime) -> Web:
-    """The web stage's routes on the same port, reading the live figures of this process's realtime stage;
-    on a new data dir, a first admin whose login is printed once."""
-    from clicklake.web.app import web_from_settings
-    from clicklake.web.frames import FrameGuard
-    from clicklake.web.live import InProcess
+def collect(settings: Settings, workers: int) -> None:
+    """`clicklake collect --workers N`: the collector's HTTP workers alone, no loader.
 
-    web = web_from_settings(settings, metadata)
-    if not settings.realtime.url:
-        web.live = InProcess(realtime)
-    app.router.routes.extend(web.routes())
-    app.add_middleware(FrameGuard)  # no foreign page frames a response (shared links made to embed excepted)
-    if not web.accounts.users():
-        user, password = web.accounts.create_user("admin@localhost", admin=True)
+    Raises:
+        ConfigError: `workers` below 1, the port taken, or the stream or metadata database
+            cannot be opened.
+        TerminalError: a worker failed to start (its error is logged above).
+    """
+    _check_workers(workers)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = url_of(settings.server.host, settings.server.port)
+
+    def announce() -> None:
         print(
-            f"First login: {user.email} / {password}  (shown once; `clicklake users reset-password` sets a new one)",
+            f"clicklake {__version__} collecting at {url} with {workers} worker{'s' if workers > 1 else ''} "
+            f"(POST {url}/v1/events; health: {url}/healthz)",
             flush=True,
         )
-    return web
+        print("No loader runs here: run 'clicklake load' beside it. Ctrl-C or SIGTERM stops.", flush=True)
+
+    with listen(settings.server.host, settings.server.port) as sock, _multiprocess_metrics():
+        start_fork_server()
+        children = [
+            Stage("prepare", stages.prepare, once=True, options={"web": False}),
+            Stage("http", stages.http, count=workers, start_rank=1, sockets=(sock,)),
+        ]
+        Supervisor(settings, children, on_ready=announce).run()
+    log.info("stopped: every worker finished its requests and closed its stream")
 
 
-async def _serve(
-    settings: Settings,
-    sock: socket.socket,
-    loader: Loader,
-    metadata: Metadata,
-    app: Starlette,
-    web: Web,
-    realtime: Realtime,
-    *,
-    demo: bool = False,
-) -> None:
-    config = uvicorn.Config(app, host=settings.server.host, port=settings.server.port, **uvicorn_options(settings))
-    server = _Server(config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+def _check_workers(workers: int) -> None:
+    if workers < 1:
+        raise ConfigError(f"--workers {workers}: there must be at least one worker.")
 
-    loader_stop = threading.Event()
-    realtime.start()
-    loading = asyncio.create_task(asyncio.to_thread(loader.run_supervised, loader_stop), name="loader")
-    maintaining = asyncio.create_task(_maintain_periodically(settings, loader, metadata), name="maintenance")
-    transforming = asyncio.create_task(_transform_periodically(settings, app), name="transform")
-    alerting = asyncio.create_task(_alert_periodically(settings, metadata, app, loader, realtime), name="alerts")
-    serving = asyncio.create_task(server.serve(sockets=[sock]), name="http")
-    announcing = asyncio.create_task(_announce(server, settings), name="announce")
-    demo_stop = threading.Event()  # the demo stops before the server, so that no request of it is cut off
-    demoing = asyncio.create_task(_demo(settings, metadata, demo_stop) if demo else asyncio.sleep(0), name="demo")
-    stopping = asyncio.create_task(stop.wait(), name="stop")
-    try:
-        done, _ = await asyncio.wait({serving, stopping, loading}, return_when=asyncio.FIRST_COMPLETED)
-        if stopping not in done:
-            for task in done:
-                task.result()  # a stage that died on its own raises here
-            raise TerminalError(f"the {next(iter(done)).get_name()} stage stopped by itself")
-        log.info("stopping: the server first, then the loader commits what the stream holds")
-    finally:
-        stopping.cancel()
-        announcing.cancel()
-        maintaining.cancel()
-        transforming.cancel()
-        alerting.cancel()
-        demo_stop.set()
-        await asyncio.gather(demoing, return_exceptions=True)
-        web.closing.set()  # open live event streams end, so the server need not wait for them
-        server.should_exit = True
-        await asyncio.gather(serving, return_exceptions=True)
-        loader_stop.set()
-        await loading
-        await asyncio.to_thread(realtime.stop)
-    log.info("stopped: %d events loaded in this run", loader.stats.events)
+
+@contextlib.contextmanager
+def _multiprocess_metrics() -> Iterator[None]:
+    """Every child counts into files of a fresh directory (counts start at zero each run); spawned children
+    inherit the variable before they import prometheus-client."""
+    before = os.environ.get(MULTIPROCESS_ENV)
+    with tempfile.TemporaryDirectory(prefix="clicklake-metrics-") as directory:
+        os.environ[MULTIPROCESS_ENV] = directory
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(MULTIPROCESS_ENV, None)
+            else:
+                os.environ[MULTIPROCESS_ENV] = before

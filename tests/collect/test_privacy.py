@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from clicklake.collect import segment
 from clicklake.collect.ingest import Client, SiteView, process
-from clicklake.collect.privacy import (
+from clicklake.schema.envelope import Rejected, decode_payload
+from clicklake.schema.privacy import (
     DEFAULT_SCRUB_KEYS,
     REDACTED,
     anonymize_ip,
@@ -27,7 +28,6 @@ from clicklake.collect.privacy import (
     scrub_url,
     visitor_id,
 )
-from clicklake.schema.envelope import Rejected, decode_payload
 
 # -- IP addresses ----------------------------------------------------------------
 

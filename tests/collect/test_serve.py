@@ -22,17 +22,23 @@ from samples import EVENTS, wait_rows
 Collector = tuple[subprocess.Popen[str], str]
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
 def workers_of(pid: int) -> list[int]:
-    """The worker processes of the supervisor `pid` (its multiprocessing children, not the resource tracker)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    """The worker processes of the supervisor `pid`: the children of its fork server (not the resource tracker)."""
     out = []
-    for child in children:
+    for child in _children(pid):
         try:
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
         except FileNotFoundError:
             continue
-        if b"spawn_main" in cmdline:
-            out.append(int(child))
+        if b"forkserver" in cmdline:
+            out += [worker for worker in _children(child) if alive(worker)]
     return out
 
 

@@ -19,8 +19,8 @@ from clicklake.config import Settings
 from clicklake.lake.catalog import open_catalog
 from clicklake.query.engine import query
 from clicklake.recommend import keys
-from clicklake.transform import transformer_from_settings
 from clicklake.web.accounts import Accounts
+from clicklake.wiring import transformer_from_settings
 from conftest import run_clicklake
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

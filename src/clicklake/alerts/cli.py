@@ -158,8 +158,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.alerts.evaluator import Evaluator
     from clicklake.alerts.measure import Sources
     from clicklake.collect.metadata import Metadata
-    from clicklake.lake.catalog import catalog_from_settings
-    from clicklake.stream import stream_from_settings
+    from clicklake.wiring import catalog_from_settings, stream_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stream = stream_from_settings(settings)

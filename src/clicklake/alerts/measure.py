@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
     from clicklake.collect.metadata import Metadata
-    from clicklake.realtime import Windows
+    from clicklake.realtime.windows import SiteCounters
     from clicklake.stream import Stream
 
 
@@ -56,7 +56,7 @@ class Sources:
     data_dir: Any
     stream: Stream | None = None
     catalog: Callable[[], Catalog] | None = None
-    windows: Windows | None = None
+    windows: SiteCounters | None = None
     registry: CollectorRegistry | None = None
     loader_failures: Callable[[], int] | None = None
     #: counter samples over time, for rates over MINUTES: name -> (monotonic s, value)

@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
-    from clicklake.realtime import Windows
+    from clicklake.realtime.windows import SiteCounters
     from clicklake.stream import Stream
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,9 @@ class PipelineCollector(Collector):
         self,
         stream: Stream,
         catalog: Callable[[], Catalog],
-        stage_records: Callable[[], dict[str, int]],
-        loader_failures: Callable[[], int],
-        windows: Windows | None = None,
+        stage_records: Callable[[], dict[str, int]] | None,
+        loader_failures: Callable[[], int] | None,
+        windows: SiteCounters | None = None,
         data_dir: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
@@ -88,15 +88,17 @@ class PipelineCollector(Collector):
             seconds.add_metric([group.group], max((lag.seconds for lag in group.lag), default=0.0))
         yield records
         yield seconds
-        stages = CounterMetricFamily(
-            "clicklake_stage_records", "Records through each stage of this process", labels=["stage"]
-        )
-        for stage, n in sorted(self.stage_records().items()):
-            stages.add_metric([stage], n)
-        yield stages
-        yield CounterMetricFamily(
-            "clicklake_loader_failures", "Loader runs that failed and were restarted", value=self.loader_failures()
-        )
+        if self.stage_records is not None:  # else the stages count them in prometheus-client's multiprocess files
+            stages = CounterMetricFamily(
+                "clicklake_stage_records", "Records through each stage of this process", labels=["stage"]
+            )
+            for stage, n in sorted(self.stage_records().items()):
+                stages.add_metric([stage], n)
+            yield stages
+        if self.loader_failures is not None:
+            yield CounterMetricFamily(
+                "clicklake_loader_failures", "Loader runs that failed and were restarted", value=self.loader_failures()
+            )
         if self.data_dir is not None:
             usage = shutil.disk_usage(self.data_dir)
             yield GaugeMetricFamily("clicklake_data_free_bytes", "Free bytes on the data directory's disk", usage.free)

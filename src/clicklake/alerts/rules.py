@@ -124,7 +124,10 @@ class Rules:
     def __init__(self, metadata: Metadata) -> None:
         self.metadata = metadata
         self.engine = metadata.engine
-        tables.create_all(self.engine)
+        try:
+            tables.create_all(self.engine)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+            tables.create_all(self.engine)  # another process (an HTTP worker of `clicklake up`) made them meanwhile
 
     def create(
         self,

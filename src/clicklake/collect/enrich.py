@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import unquote_plus
 
-from clicklake.collect.privacy import scrub_text
+from clicklake.schema.privacy import scrub_text
 from clicklake.schema.record import Device, Traffic, UtmRecord
 
 if TYPE_CHECKING:

@@ -40,9 +40,9 @@ import anyio.to_thread
 import msgspec
 from msgspec import UNSET
 
-from clicklake.collect import enrich, privacy
+from clicklake.collect import enrich
 from clicklake.collect.metadata import utc_day
-from clicklake.schema import SCHEMA_HASH, decode_batch, to_record, validate
+from clicklake.schema import SCHEMA_HASH, decode_batch, privacy, to_record, validate
 from clicklake.schema import events as ev
 from clicklake.schema.envelope import Rejected, encode_payload
 from clicklake.schema.validate import Rejection

@@ -4,10 +4,11 @@ One registry per app, so that several apps in one process (the tests) do not sha
 counts. Routes are labelled by their template, not their path, so `/r/{link_id}` is one
 series however many links there are.
 
-Under `clicklake collect --workers N` every worker counts into files of a directory the
-supervisor names in `PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess mode),
-and `/metrics` answers the sums over all workers, those replaced since included,
-whichever worker takes the scrape.
+Under `clicklake up` and `clicklake collect --workers N` every process of the tree (the HTTP
+workers, the loader, realtime, the scheduler) counts into files of a directory the supervisor
+names in `PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess mode), and `/metrics`
+answers the sums over all of them, those replaced since included, whichever worker takes the
+scrape, with the series read at scrape time (`scraped`: stream lag, table freshness) beside.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Final
 import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,6 +58,9 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        #: Collectors read at each scrape (stream lag, table freshness), beside the multiprocess files'
+        #: sums; without multiprocess mode they are registered on `registry` instead.
+        self.scraped: list[Collector] = []
         r = self.registry
         self.requests = Counter(
             "clicklake_http_requests", "HTTP requests by route and status", ("route", "status"), registry=r
@@ -135,6 +140,8 @@ class Metrics:
         if directory:
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+            for collector in self.scraped:
+                registry.register(collector)
             return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -11,11 +11,13 @@ body has its own deadline, `collect.body_timeout_s`, kept by the route that read
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any, Final
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from clicklake.config import Settings
+from clicklake.errors import ConfigError
 
 _TIMEOUT_408: Final = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -83,3 +85,16 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,
     }
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind before serving, so that a taken port is one clear error, not a traceback."""
+    try:
+        return socket.create_server(
+            (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET, backlog=2048
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}. "
+            "Stop whatever uses it, or choose another port with --port or CLICKLAKE_SERVER__PORT."
+        ) from None

@@ -227,7 +227,7 @@ def _who(kind: str, msg: Mapping[str, Any], user: Mapping[str, Any]) -> dict[str
 def _refused(message: Any) -> Any:
     """A message that becomes no event, as it may be kept for quarantine: its user ids hashed (as
     `user.user_id_hash` is) and its personal traits left out, like an identify's. The rest is
-    scrubbed with every refused event (`clicklake.collect.privacy.scrub_refused`)."""
+    scrubbed with every refused event (`clicklake.schema.privacy.scrub_refused`)."""
     if not isinstance(message, dict):
         return message
     out = dict(message)

@@ -2,18 +2,13 @@
 
 `Realtime` reads the stream with its own consumer group beside the loader and keeps
 per-site windows in memory (`windows.py`); `web/live.py` serves them at `/api/live`.
+`clicklake.wiring.realtime_from_settings` builds one; `serve.py` serves its windows to other
+processes, and `client.py` reads them there.
 """
 
 from __future__ import annotations
 
-from clicklake.config import Settings
 from clicklake.realtime.stage import GROUP, Realtime
 from clicklake.realtime.windows import Windows
-from clicklake.stream import Stream
 
-__all__ = ["GROUP", "Realtime", "Windows", "realtime_from_settings"]
-
-
-def realtime_from_settings(settings: Settings, stream: Stream) -> Realtime:
-    """The realtime stage over `stream`, with the settings' rebuild horizon."""
-    return Realtime(stream, rebuild_minutes=settings.realtime.rebuild_minutes)
+__all__ = ["GROUP", "Realtime", "Windows"]

@@ -1,6 +1,7 @@
 """`clicklake realtime`: the realtime stage alone, serving its windows on a small HTTP endpoint.
 
-`GET /live?site=S` answers the same JSON as the web stage's `/api/live`, and
+`GET /live?site=S` answers the same JSON as the web stage's `/api/live`, `GET /sites`
+every site's counters (what `/metrics` and the alert rules read, see `client.py`), and
 `GET /healthz` says whether the reading thread runs. There are no accounts here: bind it to
 loopback or a private network, and point the web stage's `realtime.url` at it; the web
 stage applies the access rules.
@@ -11,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Generator
+import socket
+from collections.abc import Callable, Generator
 
 import anyio.to_thread
 import msgspec
@@ -39,12 +41,27 @@ def create_app(realtime: Realtime) -> Starlette:
         snap = await anyio.to_thread.run_sync(realtime.snapshot, site)
         return Response(_json.encode(snap), media_type="application/json", headers={"Cache-Control": "no-store"})
 
+    async def sites(request: Request) -> Response:
+        counters = realtime.windows.site_counters()
+        body = {
+            "complete_from": realtime.windows.complete_from,
+            "records_read": realtime.records_read,
+            "sites": {site: list(pair) for site, pair in counters.items()},
+        }
+        return Response(_json.encode(body), media_type="application/json", headers={"Cache-Control": "no-store"})
+
     async def healthz(request: Request) -> Response:
         ok = realtime.running
         body = {"status": "ok" if ok else "stopped", "records_read": realtime.records_read}
         return Response(_json.encode(body), 200 if ok else 503, media_type="application/json")
 
-    return Starlette(routes=[Route("/live", live, methods=["GET"]), Route("/healthz", healthz, methods=["GET"])])
+    return Starlette(
+        routes=[
+            Route("/live", live, methods=["GET"]),
+            Route("/sites", sites, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
 
 
 class _Server(uvicorn.Server):
@@ -53,13 +70,16 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def run(settings: Settings, host: str, port: int) -> None:
-    """Read the stream and serve the windows until SIGINT or SIGTERM."""
-    from clicklake.realtime import realtime_from_settings
-    from clicklake.stream import stream_from_settings
-
-    stream = stream_from_settings(settings)
-    realtime = realtime_from_settings(settings, stream)
+async def run(
+    settings: Settings,
+    realtime: Realtime,
+    host: str,
+    port: int,
+    *,
+    sock: socket.socket | None = None,
+    started: Callable[[], None] | None = None,
+) -> None:
+    """Read the stream and serve the windows until SIGINT or SIGTERM (on `sock` if given, else `host:port`)."""
     realtime.start()
     config = uvicorn.Config(
         create_app(realtime),
@@ -72,10 +92,17 @@ async def run(settings: Settings, host: str, port: int) -> None:
     server = _Server(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    print(f"clicklake realtime: live windows at http://{host}:{port}/live?site=SITE_ID", flush=True)
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # a child of `clicklake up` ignores SIGINT
+            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    serving = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.02)
+    if server.started:
+        if started is not None:
+            started()
+        else:
+            print(f"clicklake realtime: live windows at http://{host}:{port}/live?site=SITE_ID", flush=True)
     try:
-        await server.serve()
+        await serving
     finally:
         await asyncio.to_thread(realtime.stop)
-        stream.close()

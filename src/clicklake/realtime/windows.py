@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 import msgspec
@@ -34,6 +34,17 @@ CURRENT_MINUTES: Final = 5
 #: Hour buckets kept (the current hour and the two closed before it).
 HOURS: Final = 3
 TOP: Final = 10
+
+
+class SiteCounters(Protocol):
+    """What `/metrics` and the alert rules read of the live windows, here or in another process."""
+
+    @property
+    def complete_from(self) -> int: ...
+
+    def site_counters(self) -> dict[str, tuple[int, int]]: ...
+
+    def last_append(self, site_id: str) -> int | None: ...
 
 
 class _Utm(msgspec.Struct):

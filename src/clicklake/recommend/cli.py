@@ -35,7 +35,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.collect.metadata import Metadata
-    from clicklake.lake.catalog import open_catalog
+    from clicklake.lake.catalog import catalog_from_settings
     from clicklake.recommend import keys
     from clicklake.recommend.answer import MAX_K, recommend
     from clicklake.recommend.store import IndexStore
@@ -56,7 +56,7 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 print(key)
             return 0
-    index = IndexStore(lambda: open_catalog(settings.data_dir, settings.catalog_uri)).refresh()
+    index = IndexStore(lambda: catalog_from_settings(settings)).refresh()
     body = recommend(index, args.site, product=args.product, user=args.user, k=args.k)
     if args.format == "json":
         print(msgspec.json.encode(body).decode())

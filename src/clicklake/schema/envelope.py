@@ -7,7 +7,7 @@ Two kinds, told apart by the `kind` member that comes first in every payload:
   any other with a reason that says so (nothing is dropped during a rolling upgrade).
 - `"kind": "rejected"`: an event the collector refused, kept with its reason for
   `bronze.quarantine` (its bytes, base64 in the JSON). Those bytes are the event as
-  received after the collector's privacy (`clicklake.collect.privacy.scrub_refused`):
+  received after the collector's privacy (`clicklake.schema.privacy.scrub_refused`):
   PII redacted, IP addresses cut to their network. A `Rejected` scrubs its bytes
   whenever one is made or decoded, so no path can keep them unscrubbed: the collector
   (which also drops a refused event whose consent is false before making one), the
@@ -26,7 +26,7 @@ from typing import Final
 import msgspec
 from msgspec import Struct
 
-from clicklake.collect.privacy import scrub_refused
+from clicklake.schema.privacy import scrub_refused
 from clicklake.schema.record import RECORD_KIND, Record
 
 #: Appended to the reason of a rejection whose bytes were dropped for want of consent.

@@ -16,7 +16,7 @@ and the collectors go on):
 4. expires every older snapshot and deletes the files only those snapshots read, and the
    uncommitted files that hold them;
 5. rewrites the SQLite files (stream, catalog, metadata) without free pages or WAL, and
-   keeps a receipt (`clicklake.lake.policy`).
+   keeps a receipt (`clicklake.collect.policy`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from pyiceberg.exceptions import NoSuchTableError
 
 from clicklake._filelock import exclusive, pause
 from clicklake.collect.metadata import METADATA_FILE, Metadata
+from clicklake.collect.policy import Receipt, add_receipt, known_site, retentions
 from clicklake.config import Settings
-from clicklake.lake.catalog import CATALOG_FILE, open_catalog
+from clicklake.lake.catalog import CATALOG_FILE, catalog_from_settings
 from clicklake.lake.erase import (
     Subject,
     erase_rows,
@@ -48,13 +49,12 @@ from clicklake.lake.erase import (
     rows_of,
     tables,
 )
-from clicklake.lake.policy import Receipt, add_receipt, known_site, retentions
 from clicklake.lake.rows import expire_all, referenced, sweep_files, sweep_orphans, table_name
 from clicklake.lake.tables import BRONZE_QUARANTINE, ensure_tables
 from clicklake.load.loader import COMMIT_LOCK
 from clicklake.stream.redact import compact_sqlite_file, redact_local
-from clicklake.transform import transformer_from_settings
 from clicklake.transform.plan import watermark_of
+from clicklake.transform.runner import Transformer
 from clicklake.transform.tables import GOLD_KPI_DAILY
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,9 @@ def erase_person(
     with Metadata.open(settings) as metadata:
         known_site(metadata, site_id)
         bronze_cutoff = _bronze_cutoff(metadata, settings)
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     ensure_tables(catalog)
-    transformer = transformer_from_settings(settings, progress=None)
+    transformer = Transformer(catalog_from_settings(settings), settings.transform, settings.data_dir / "transform")
     rows: dict[str, int] = {}
     files = nbytes = 0
     commit_lock = settings.data_dir / "load" / COMMIT_LOCK
@@ -139,7 +139,7 @@ def export_person(settings: Settings, site_id: str, user_id_hash: str) -> dict[s
     """Everything the lake holds about `user_id_hash` on `site_id`, as one JSON-ready document."""
     with Metadata.open(settings) as metadata:
         known_site(metadata, site_id)
-    catalog = open_catalog(settings.data_dir, settings.catalog_uri)
+    catalog = catalog_from_settings(settings)
     ensure_tables(catalog)
     subject = find_subject(catalog, site_id, user_id_hash)
     found = rows_of(catalog, subject)
@@ -158,7 +158,8 @@ def export_person(settings: Settings, site_id: str, user_id_hash: str) -> dict[s
 
 def _erase_from_stream(settings: Settings, subject: Subject, say: Callable[[str], None]) -> int:
     """Overwrite the person's records in the embedded stream and wait for the loader; records overwritten."""
-    from clicklake.load import GROUP, stream_from_settings
+    from clicklake.load import GROUP
+    from clicklake.stream import stream_from_settings
 
     uri = settings.stream_uri
     if "://" in uri and not uri.startswith(("local:", "file:")):

@@ -1,7 +1,7 @@
 """The transform's Prometheus series, registered on the registry that `/metrics` renders.
 
-`clicklake up` passes the collector's registry (`app.state.metrics.registry`), so one
-scrape shows the collector, the loader and the transform together.
+In `clicklake up` the transform runs in the scheduler process and its series reach `/metrics`
+through prometheus-client's multiprocess files; a gauge shows the value its last writer set.
 """
 
 from __future__ import annotations
@@ -27,27 +27,40 @@ class TransformMetrics:
         self.last_success = Gauge(
             "clicklake_transform_last_success_timestamp_seconds",
             "When the last transform run that published gold finished (Unix time)",
+            multiprocess_mode="mostrecent",
             registry=r,
         )
-        self.duration = Gauge("clicklake_transform_run_seconds", "Duration of the last transform run", registry=r)
+        self.duration = Gauge(
+            "clicklake_transform_run_seconds",
+            "Duration of the last transform run",
+            multiprocess_mode="mostrecent",
+            registry=r,
+        )
         self.lag = Gauge(
             "clicklake_transform_lag_seconds",
             "Age of the oldest bronze.events commit not yet in gold, after the last run (0 when up to date)",
+            multiprocess_mode="mostrecent",
             registry=r,
         )
         self.rows = Gauge(
-            "clicklake_transform_rows_written", "Rows written by the last run, by table", ("table",), registry=r
+            "clicklake_transform_rows_written",
+            "Rows written by the last run, by table",
+            ("table",),
+            multiprocess_mode="mostrecent",
+            registry=r,
         )
         self.check_passed = Gauge(
             "clicklake_dq_check_passed",
             "1 when the data-quality check passed in the last run that ran it, else 0",
             ("stage", "check", "table", "severity"),
+            multiprocess_mode="mostrecent",
             registry=r,
         )
         self.check_failing = Gauge(
             "clicklake_dq_check_failing_rows",
             "Rows (or days, or keys) failing the data-quality check in the last run that ran it",
             ("stage", "check", "table", "severity"),
+            multiprocess_mode="mostrecent",
             registry=r,
         )
 

@@ -14,7 +14,7 @@ from clicklake.config import Settings
 from clicklake.errors import InputError
 
 if TYPE_CHECKING:
-    from clicklake.lake.policy import Receipt
+    from clicklake.collect.policy import Receipt
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,7 +76,7 @@ def _subject(args: argparse.Namespace) -> str:
 
 def _erase(args: argparse.Namespace, settings: Settings) -> int:
     from clicklake.collect.metadata import Metadata
-    from clicklake.lake.policy import receipts
+    from clicklake.collect.policy import receipts
 
     if args.list:
         with Metadata.open(settings) as metadata:
@@ -131,12 +131,12 @@ def _export_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _usage(args: argparse.Namespace, settings: Settings) -> int:
-    from clicklake.lake.catalog import CATALOG_FILE, open_catalog
+    from clicklake.lake.catalog import CATALOG_FILE, catalog_from_settings
     from clicklake.lake.usage import usage
 
     if settings.catalog_uri is None and not (settings.data_dir / CATALOG_FILE).is_file():
         raise InputError(f"no lake catalog at {settings.data_dir.resolve()}; set CLICKLAKE_DATA to the data directory")
-    found = usage(open_catalog(settings.data_dir, settings.catalog_uri), [args.site] if args.site else None)
+    found = usage(catalog_from_settings(settings), [args.site] if args.site else None)
     if args.format == "json":
         print(msgspec.json.encode(found).decode())
         return 0

@@ -30,7 +30,7 @@ from clicklake.config import Settings
 from clicklake.errors import ClicklakeError
 from clicklake.query import experiments, funnels, periods, stats
 from clicklake.query.engine import format_result
-from clicklake.query.sandbox import Limits, Result, Sandbox, SandboxError
+from clicklake.query.sandbox import Result, Sandbox, SandboxError
 from clicklake.web import alerts, first_event, live, pages
 from clicklake.web.accounts import SESSION_TTL_S, Accounts, Principal, User
 from clicklake.web.frames import FrameGuard
@@ -412,8 +412,8 @@ class Web:
         return answer(openapi_document())
 
     def routes(self) -> list[BaseRoute]:
-        from clicklake.recommend.routes import recommend_routes  # it imports this module
         from clicklake.web import admin, invitations, oidc, privacy, shares
+        from clicklake.web.recommend import recommend_routes  # it imports this module
         from clicklake.web.reports import report_routes  # it imports this module
 
         return [
@@ -437,19 +437,6 @@ class Web:
             *first_event.routes(self),
             *pages.routes(),
         ]
-
-
-def web_from_settings(settings: Settings, metadata: Metadata) -> Web:
-    """The web stage over the catalog and metadata database the settings name."""
-    from clicklake.lake.catalog import catalog_from_settings
-    from clicklake.lake.tables import ensure_tables
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = catalog_from_settings(settings)
-    ensure_tables(catalog)
-    q = settings.query
-    limits = Limits(timeout_s=q.timeout_s, memory_limit=q.memory_limit, max_rows=q.max_rows, threads=q.threads)
-    return Web(settings, metadata, Sandbox(catalog, limits))
 
 
 def create_app(web: Web) -> Starlette:

@@ -308,14 +308,15 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from clicklake.collect.metadata import Metadata
-    from clicklake.up import _listen
-    from clicklake.web.app import create_app, web_from_settings
+    from clicklake.collect.protocol import listen
+    from clicklake.web.app import create_app
+    from clicklake.wiring import web_from_settings
 
     if args.host is not None:
         settings.server.host = args.host
     if args.port is not None:
         settings.server.port = args.port
-    sock = _listen(settings.server.host, settings.server.port)
+    sock = listen(settings.server.host, settings.server.port)
     with Metadata.open(settings) as md:
         app = create_app(web_from_settings(settings, md))
         print(f"clicklake web at http://{settings.server.host}:{settings.server.port} (login: POST /login)", flush=True)

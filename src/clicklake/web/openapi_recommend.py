@@ -1,4 +1,4 @@
-"""The OpenAPI paths and security scheme of the recommendation routes (`clicklake.recommend.routes`), merged
+"""The OpenAPI paths and security scheme of the recommendation routes (`clicklake.web.recommend`), merged
 into `clicklake.web.openapi`."""
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class Privacy:
         return answer(receipt, 201)
 
     async def erasures(self, request: Request, principal: Principal) -> Response:
-        from clicklake.lake.policy import receipts
+        from clicklake.collect.policy import receipts
 
         site_id = request.path_params["site_id"]
         access.manageable(principal, site_id)
@@ -96,7 +96,7 @@ class Privacy:
         return answer(document)
 
     async def retention(self, request: Request, principal: Principal) -> Response:
-        from clicklake.lake.policy import retention_of
+        from clicklake.collect.policy import retention_of
 
         site_id = request.path_params["site_id"]
         access.manageable(principal, site_id)
@@ -104,7 +104,7 @@ class Privacy:
         return answer(found)
 
     async def set_retention(self, request: Request, principal: Principal) -> Response:
-        from clicklake.lake.policy import KINDS, set_retention
+        from clicklake.collect.policy import KINDS, set_retention
 
         site_id = request.path_params["site_id"]
         access.manageable(principal, site_id)
@@ -129,7 +129,7 @@ class Privacy:
         return answer(found)
 
     async def usage(self, request: Request, principal: Principal) -> Response:
-        from clicklake.lake.catalog import open_catalog
+        from clicklake.lake.catalog import catalog_from_settings
         from clicklake.lake.usage import usage
 
         site_id = request.path_params["site_id"]
@@ -137,6 +137,6 @@ class Privacy:
         settings = self.web.settings
 
         def measure() -> Any:
-            return usage(open_catalog(settings.data_dir, settings.catalog_uri), [site_id])[0]
+            return usage(catalog_from_settings(settings), [site_id])[0]
 
         return answer(await anyio.to_thread.run_sync(measure))

@@ -1,5 +1,9 @@
 """Privacy at the door: what the collector does to an event before anything is stored.
 
+Part of the contract (`schema/`) rather than of the collector, because every stage that keeps
+an event's bytes applies it: the collector, the loader's quarantine, and the stream's
+`Rejected` envelope, which scrubs whatever it carries (`schema/envelope.py`).
+
 Every function here is pure and cheap on the common case, because the collector
 calls them per event: IP truncation, the cookieless daily visitor id, PII
 scrubbing of free text, URLs and custom properties, and the DNT / GPC signals.

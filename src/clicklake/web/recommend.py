@@ -71,12 +71,12 @@ class Recommendations:
     """The routes' state in one web process: the index store, the served counter, the key cache."""
 
     def __init__(self, web: Web) -> None:
-        from clicklake.lake.catalog import open_catalog
+        from clicklake.lake.catalog import catalog_from_settings
 
         self.web = web
         keys.create_tables(web.metadata.engine)
         settings = web.settings
-        self.store = IndexStore(lambda: open_catalog(settings.data_dir, settings.catalog_uri))
+        self.store = IndexStore(lambda: catalog_from_settings(settings))
         self.served = ServedCounter(web.metadata.engine)
         self.access = _SiteAccess(web)
 
