@@ -209,18 +209,28 @@ class Supervisor:
             if slot.stage.start_rank == rank:
                 self._start(slot)
 
+    def _announce_when_ready(self) -> None:
+        """Mark the children that served, and call `on_ready` once the `announce_after` stage has (before
+        the next rank is forked, so that the address is printed as soon as it answers)."""
+        for slot in self.slots:
+            if slot.process is not None and not slot.ever_ready and slot.ready.is_set():
+                slot.ever_ready = True
+                slot.start_failures = 0
+        if not self._announced and all(s.ever_ready for s in self.slots if s.stage.name == self.announce_after):
+            self._announced = True
+            if self.on_ready is not None:
+                self.on_ready()
+
     def _watch(self) -> str | None:
         self._start_next_rank()
         while not self.stop.wait(0.1):
+            self._announce_when_ready()
             self._start_next_rank()
             now = time.monotonic()
             for slot in self.slots:
                 process = slot.process
                 if process is None or slot.finished:
                     continue
-                if not slot.ever_ready and slot.ready.is_set():
-                    slot.ever_ready = True
-                    slot.start_failures = 0
                 if process.is_alive():
                     continue
                 if slot.restart_at is None:
@@ -230,10 +240,7 @@ class Supervisor:
                 elif now >= slot.restart_at:
                     log.info("restarting %s", slot.name)
                     self._start(slot)
-            if not self._announced and all(s.ever_ready for s in self.slots if s.stage.name == self.announce_after):
-                self._announced = True
-                if self.on_ready is not None:
-                    self.on_ready()
+        self._announce_when_ready()  # a stop that came between the port answering and the next look
         return None
 
     def _died(self, slot: _Slot, process: BaseProcess, now: float) -> str | None:
