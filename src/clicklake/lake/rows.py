@@ -8,7 +8,8 @@ stream position of its parent and is never rebased by pyiceberg: on a conflict w
 another writer (the loader appending, the transform publishing) the files are planned
 again against the new head.
 
-`expire_all` and `sweep_files` then make the deleted rows unreachable and gone from disk:
+`expire_all` and `sweep_files` then make the deleted rows unreachable and gone from disk
+(a local folder or object storage):
 every snapshot but the current one expires, and the files that only the expired snapshots
 read are deleted at once (they were committed, so no writer is still about to commit them).
 """
@@ -19,11 +20,11 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,7 +38,12 @@ from pyiceberg.table import Table
 from clicklake._filelock import pause
 from clicklake.errors import TransientError
 from clicklake.lake.maintain import OPERATION_KEY, discard_files, expire_snapshots, replace_files
-from clicklake.lake.unreferenced import candidates, local_dir, referenced_paths, storage_clock
+from clicklake.lake.storage import filesystem, is_object_store, list_files, store_clock
+from clicklake.lake.unreferenced import candidates, local_dir, referenced_objects, referenced_paths, storage_clock
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
+    from pyiceberg.io import FileIO
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +178,13 @@ def carry_summary(table: Table) -> dict[str, str]:
 
 
 def referenced(table: Table) -> set[str]:
-    """Local paths of every file a snapshot of `table` reads (data files, manifests, manifest lists)."""
+    """Every file a snapshot of `table` reads (data files, manifests, manifest lists), as `sweep_files` names them.
+
+    Local files by their local path, objects by their path in the store (`bucket/key`).
+    """
     table.refresh()
+    if is_object_store(table.location()):
+        return referenced_objects(table)
     return referenced_paths(table)
 
 
@@ -189,53 +200,115 @@ class Swept:
 
 
 def sweep_files(table: Table, before: set[str]) -> Swept:
-    """Delete the files of `before` (paths read by the table's snapshots earlier) that no snapshot reads now."""
+    """Delete the files of `before` (paths read by the table's snapshots earlier) that no snapshot reads now.
+
+    `before` holds what `referenced` gave, and may hold files' locations as the metadata writes them.
+    """
     swept = Swept()
-    for path in sorted(before - referenced(table)):
-        swept = _remove(path, swept)
+    store = _Store.of(table)
+    gone = {store.path(p) for p in before} - referenced(table)
+    for path in sorted(gone):
+        swept = store.remove(path, swept)
     return swept
 
 
 def sweep_orphans(table: Table, match: Match, *, min_age_s: float = 10.0, wait_s: float = 15.0) -> Swept:
-    """Delete data files under the table's folder that no snapshot reads and that hold a row `match` names.
+    """Delete data files under the table's location that no snapshot reads and that hold a row `match` names.
 
     Such a file is left behind by a writer that never committed it (a crash), or by a snapshot
     expired without its files (the loader's cap). A file younger than `min_age_s` may be a
     writer's that is about to commit: it is looked at again until it is older or `wait_s` passed.
+    Works on a local folder and in object storage alike (the table's data files are listed and read).
     """
     swept = Swept()
-    root = local_dir(table.location())
-    if root is None:
+    store = _Store.of(table)
+    if store.root is None:
         return swept
     deadline = time.monotonic() + wait_s
     while True:
         live = referenced(table)
         young = False
-        now = storage_clock(root)
-        for path in candidates(root):
+        now = store.clock()
+        for path, mtime in store.data_files():
             if path in live or not path.endswith(".parquet"):
                 continue
             try:
-                data = pq.read_table(path)
+                data = pq.read_table(path, filesystem=store.fs)
                 holds = bool(pc.any(pc.fill_null(match(data), False)).as_py())
-                stat = os.stat(path)
             except (OSError, pa.ArrowException, KeyError):
                 continue
             if not holds:
                 continue
-            if now - stat.st_mtime < min_age_s and time.monotonic() < deadline:
+            if now - mtime < min_age_s and time.monotonic() < deadline:
                 young = True
                 continue
-            swept = _remove(path, swept)
+            swept = store.remove(path, swept)
         if not young:
             return swept
         pause(1.0)
 
 
-def _remove(path: str, swept: Swept) -> Swept:
-    try:
-        size = os.lstat(path).st_size
-        os.remove(path)
-    except FileNotFoundError:
-        return swept
-    return Swept(swept.files + 1, swept.bytes + size)
+@dataclass(frozen=True)
+class _Store:
+    """Where a table's files are: a local folder (`fs` None) or an object store (`root` is `bucket/prefix`).
+
+    The object-store side lists, reads and deletes through the table's own FileIO settings
+    (`clicklake.lake.storage`), the same way maintenance removes unreferenced objects.
+    """
+
+    io: FileIO
+    root: str | None
+    fs: pafs.FileSystem | None = None
+
+    @classmethod
+    def of(cls, table: Table) -> _Store:
+        location = table.location()
+        if is_object_store(location):
+            fs, root = filesystem(table.io, location)
+            return cls(table.io, root, fs)
+        return cls(table.io, local_dir(location))
+
+    def path(self, location: str) -> str:
+        """`location` (a path or URI) as `referenced` names it."""
+        if is_object_store(location):
+            return filesystem(self.io, location)[1]
+        if self.fs is not None:  # already `bucket/key`
+            return location
+        return local_dir(location) or location
+
+    def clock(self) -> float:
+        assert self.root is not None
+        if self.fs is None:
+            return storage_clock(self.root)
+        return store_clock(self.fs, f"{self.root}/data")
+
+    def data_files(self) -> Iterator[tuple[str, float]]:
+        """Every file under the table's data folder (and, locally, its manifests), with its modification time."""
+        assert self.root is not None
+        if self.fs is None:
+            for path in candidates(self.root):
+                with contextlib.suppress(FileNotFoundError):
+                    yield path, os.stat(path).st_mtime
+            return
+        for stored in list_files(self.fs, f"{self.root}/data"):
+            if "/.clock-" not in stored.path:
+                yield stored.path, stored.mtime
+
+    def remove(self, path: str, swept: Swept) -> Swept:
+        if self.fs is None:
+            try:
+                size = os.lstat(path).st_size
+                os.remove(path)
+            except FileNotFoundError:
+                return swept
+            return Swept(swept.files + 1, swept.bytes + size)
+        import pyarrow.fs as pafs
+
+        info = self.fs.get_file_info(path)
+        if info.type != pafs.FileType.File:
+            return swept
+        try:
+            self.fs.delete_file(path)
+        except FileNotFoundError:
+            return swept
+        return Swept(swept.files + 1, swept.bytes + (info.size or 0))

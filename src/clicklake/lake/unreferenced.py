@@ -83,11 +83,7 @@ def _remove_unreferenced_objects(table: Table, older_than: datetime) -> tuple[in
     """`remove_unreferenced_files` for a table in object storage: list its prefix, delete what no snapshot reads."""
     fs, root = filesystem(table.io, table.location())
     table.refresh()
-    referenced: set[str] = set()
-    for location in _referenced_locations(table):
-        if is_object_store(location):
-            path = filesystem(table.io, location)[1]
-            referenced.update((path, unquote(path)))
+    referenced = referenced_objects(table)
     cutoff = store_clock(fs, f"{root}/data") - (datetime.now(UTC) - older_than).total_seconds()
     deleted = freed = 0
     for directory, avro_only in ((f"{root}/data", False), (f"{root}/metadata", True)):
@@ -104,6 +100,16 @@ def _remove_unreferenced_objects(table: Table, older_than: datetime) -> tuple[in
     if deleted:
         log.info("deleted %d unreferenced files of %s (%d bytes)", deleted, _name(table), freed)
     return deleted, freed
+
+
+def referenced_objects(table: Table) -> set[str]:
+    """Paths in the object store (`bucket/key`) of every file a snapshot of `table` reads, raw and percent-decoded."""
+    referenced: set[str] = set()
+    for location in _referenced_locations(table):
+        if is_object_store(location):
+            path = filesystem(table.io, location)[1]
+            referenced.update((path, unquote(path)))
+    return referenced
 
 
 def referenced_paths(table: Table) -> set[str]:
