@@ -1,9 +1,9 @@
-"""`clicklake erase` on a warehouse in S3-compatible object storage (a real SeaweedFS).
+"""`clicklake erase`, and retention, on a warehouse in S3-compatible object storage (a real SeaweedFS).
 
 A person's events (a user id and an anonymous id) are committed to bronze in several
 snapshots beside other people's; after the erasure, and after a file left uncommitted by a
 crashed writer is swept, no object of the whole bucket holds either id, and the others'
-rows are all there.
+rows are all there. Retention deletes the files of the days past its limit from the bucket.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import pytest
 from clicklake import cli
 from clicklake.lake.catalog import open_catalog
 from clicklake.lake.erase import Subject, row_match
+from clicklake.lake.retention import Limits, enforce
 from clicklake.lake.rows import sweep_orphans
 from clicklake.lake.tables import BRONZE_EVENTS, EVENTS_SCHEMA, ensure_tables
 from clicklake.schema import decode_batch, to_record
+from lake.test_maintain import Loader, hour_start
 from seaweedfs import SeaweedFS
 
 pytestmark = pytest.mark.s3
@@ -107,3 +109,25 @@ def test_erase_deletes_every_object_that_held_the_person(
     left = table.scan().to_arrow()
     assert left.num_rows == 18
     assert sorted(left["event_id"].to_pylist()) == sorted(f"e{100 * k + i:05d}" for k in range(3) for i in range(6))
+
+
+def test_retention_deletes_the_old_files_from_the_bucket(weed: SeaweedFS, tmp_path: Path) -> None:
+    warehouse = weed.warehouse()
+    catalog = open_catalog(tmp_path / "data", warehouse=warehouse)
+    ensure_tables(catalog)
+    table = catalog.load_table(BRONZE_EVENTS)
+    loader = Loader(table)
+    old_hour = hour_start(datetime.now(UTC) - timedelta(days=10))
+    loader.append(old_hour)
+    loader.append(old_hour)
+    loader.append(hour_start(datetime.now(UTC)))
+    old_files = {t.file.file_path.removeprefix("s3://") for t in table.scan().plan_files()}
+    old_files = {f for f in old_files if f"ingest_dt={old_hour:%Y-%m-%d}" in f}
+    assert old_files and set(weed.keys(warehouse.location)) >= old_files
+
+    [freed] = [f for f in enforce(catalog, Limits(sites={}, default={"bronze": 5})) if f.table == BRONZE_EVENTS]
+
+    assert freed.rows == 8 and freed.files >= len(old_files) and freed.bytes > 0
+    assert not set(weed.keys(warehouse.location)) & old_files
+    table.refresh()
+    assert table.scan().to_arrow().num_rows == 4
