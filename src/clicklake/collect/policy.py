@@ -84,7 +84,13 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _ensure(metadata: Metadata) -> None:
-    _schema.create_all(metadata.engine)
+    try:
+        _schema.create_all(metadata.engine)
+    except sa.exc.DatabaseError:
+        # two requests at once (the dashboard's Settings asks for retention and receipts together,
+        # maybe in two worker processes) both found no table and one lost the race to create it:
+        # looking again finds it made
+        _schema.create_all(metadata.engine)
 
 
 def retention_of(metadata: Metadata, lake: LakeSettings, site_id: str) -> Retention:
