@@ -155,8 +155,15 @@ export function Retention({ site }) {
   <//>`;
 }
 
+// Measured when asked: the route reads every data file's footer, too much for each visit of Settings.
 export function Storage({ site }) {
-  const res = useResource(`${site_(site)}/usage`);
+  const [asked, setAsked] = useState(false);
+  const res = useResource(asked ? `${site_(site)}/usage` : null);
+  if (!asked)
+    return html`<${Tile} title="Storage" wide id="storage">
+      <p class="hint">Bytes, files and rows of every table, and events per day: measured by reading the lake's files.</p>
+      <button type="button" onClick=${() => setAsked(true)}>Measure the storage</button>
+    <//>`;
   const wait = pending(res, "the storage");
   if (wait) return html`<${Tile} title="Storage" wide id="storage">${wait}<//>`;
   const u = res.data;
