@@ -11,6 +11,7 @@ state sends a test event through the collector and says when the live figures sh
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -288,6 +289,83 @@ def test_an_admin_changes_a_members_role_and_schedules_an_email_report(world: Wo
     assert root.errors == []
 
 
+def _rows_in_words(rows: dict[str, int]) -> str:
+    return ", ".join(f"{t}: {n:,}" for t, n in rows.items()) if rows else "no row"
+
+
+def test_an_admin_sets_retention_reads_usage_and_exports_and_erases_a_person(world: World, root: Session) -> None:
+    site = world.sites["c"]
+    person, other = "priv-" + uuid.uuid4().hex, "keep-" + uuid.uuid4().hex
+    events = _events(["anon-priv", "anon-priv", "anon-keep"])
+    for e, who in zip(events, (person, person, other), strict=True):
+        e["user"]["user_id_hash"] = who
+    with world.client() as client:
+        assert client.post("/v1/events", json=events, headers={"X-Write-Key": _key(root, site)}).status_code == 200
+    exported: dict[str, Any] = {}
+    deadline = time.monotonic() + 20
+    while not sum(exported.get("rows", {}).values()) and time.monotonic() < deadline:
+        r = root.client.get(f"/api/sites/{site}/users/{person}/export")
+        assert r.status_code == 200, r.text
+        exported = r.json()
+        time.sleep(0.2)
+    assert exported["rows"].get("bronze.events") == 2, exported["rows"]
+    page = root.open(f"/settings?site={site}")
+
+    # retention: the three fields, saved with PATCH
+    form = page.get_by_role("form", name="Retention")
+    form.get_by_label("Bronze (raw events), days").fill("400")
+    form.get_by_label("Quarantine (refused events), days").fill("30")
+    form.get_by_label("Silver and gold, days").fill("0")
+    form.get_by_role("button", name="Save the retention").click()
+    expect(form.get_by_role("status")).to_have_text("Saved.")
+    kept = root.client.get(f"/api/sites/{site}/retention").json()
+    assert (kept["bronze_days"], kept["quarantine_days"], kept["silver_days"]) == (400, 30, 0)
+    assert sorted(kept["own"]) == ["bronze", "quarantine", "silver"]
+
+    # storage: the API's figures, table by table and day by day
+    usage = root.client.get(f"/api/sites/{site}/usage").json()
+    storage = page.locator("[data-tile=storage]")
+    storage.get_by_role("button", name="Measure the storage").click()
+    total = f"in {usage['files']:,} files, {usage['rows']:,} rows"
+    expect(storage.locator("[data-usage-total]")).to_contain_text(total)
+    for table in usage["tables"]:
+        expect(storage.locator("tbody tr", has_text=table["table"]).first).to_contain_text(f"{table['rows']:,}")
+    for day in usage["events_per_day"]:
+        expect(storage.locator("tbody tr", has_text=day["day"])).to_contain_text(f"{day['events']:,}")
+
+    # a request with no person is refused in words
+    privacy = page.locator("[data-tile=privacy]")
+    privacy.get_by_role("button", name="Erase…").click()
+    expect(privacy.get_by_role("alert")).to_contain_text("Name the person")
+    # the export downloads what the API answers
+    privacy.get_by_label("User id hash or e-mail address").fill(person)
+    with page.expect_download() as download:
+        privacy.get_by_role("button", name="Export").click()
+    document = json.loads(Path(download.value.path()).read_text())
+    assert document["user_id_hash"] == person and document["rows"] == exported["rows"]
+    assert document["tables"]["bronze.events"] and "anon-keep" not in json.dumps(document)
+    expect(privacy.get_by_role("status")).to_contain_text("Exported bronze.events: 2")
+
+    # the erasure: asked, confirmed, and its receipt listed as the API lists it
+    privacy.get_by_role("button", name="Erase…").click()
+    expect(privacy.get_by_role("button", name="Erase now")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(privacy.get_by_role("status")).to_contain_text("Erased: ", timeout=90_000)
+    receipt = root.client.get(f"/api/sites/{site}/erasures").json()["erasures"][0]
+    assert receipt["rows"]["bronze.events"] == 2
+    row = privacy.locator("tbody tr").first
+    expect(row).to_contain_text(datetime.fromtimestamp(receipt["finished_ts"] / 1000, UTC).strftime("%Y-%m-%d %H:%M"))
+    expect(row.locator("[data-receipt-rows]")).to_have_text(_rows_in_words(receipt["rows"]))
+    expect(privacy.get_by_role("status")).to_have_text(f"Erased: {_rows_in_words(receipt['rows'])}.")
+    assert person not in json.dumps(receipt)
+    after = root.client.get(f"/api/sites/{site}/users/{person}/export").json()
+    assert not sum(after["rows"].values()), after["rows"]
+    kept_other = root.client.get(f"/api/sites/{site}/users/{other}/export").json()
+    assert kept_other["rows"].get("bronze.events") == 1
+    assert axe_violations(page) == []  # the three tiles filled in: receipts, retention, storage tables
+    assert root.errors == []
+
+
 def test_a_test_event_from_the_empty_state_arrives_through_the_collector(
     world: World, root: Session, tmp_path: Path
 ) -> None:
@@ -330,9 +408,11 @@ def test_a_viewer_reads_the_settings_with_no_key_and_no_controls(world: World, b
         assert page.locator("[data-write-key], [data-snippet]").count() == 0
         assert "wk_" not in page.content()
         for name in ("Save", "Rotate the key…", "Create the link", "Add the member", "Create the shared link",
-                     "Create the rule", "Remove", "Create the invitation", "Schedule the report"):  # fmt: skip
+                     "Create the rule", "Remove", "Create the invitation", "Schedule the report", "Erase…",
+                     "Measure the storage", "Save the retention"):  # fmt: skip
             assert page.get_by_role("button", name=name).count() == 0, name
         assert page.locator("[data-tile=shares], [data-tile=alerts], [data-tile=email-reports]").count() == 0
+        assert page.locator("[data-tile=privacy], [data-tile=retention], [data-tile=storage]").count() == 0
         assert page.locator("[data-tile=members] select").count() == 0
         assert viewer.errors == []
     finally:

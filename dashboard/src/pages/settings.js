@@ -1,5 +1,5 @@
 // Settings of the selected site: its fields, write key and snippet, links and QR codes, members
-// (and their roles) and invitations, shared links, alert rules and e-mail reports; and the caller's own API tokens. An owner or
+// (and their roles) and invitations, shared links, alert rules and e-mail reports; privacy requests, retention and storage; and the caller's own API tokens. An owner or
 // admin changes them; a viewer reads what the API shows a viewer (no key, no controls).
 import { useEffect, useRef, useState } from "preact/hooks";
 import { rest } from "../api.js";
@@ -9,6 +9,7 @@ import { oneSite } from "./live.js";
 import { Members, Shares, Tokens } from "./settings-access.js";
 import { Links, Alerts } from "./settings-links.js";
 import { EmailReports } from "./settings-reports.js";
+import { PrivacyRequests, Retention, Storage } from "./settings-privacy.js";
 
 const MANAGERS = ["owner", "admin"];
 
@@ -108,6 +109,9 @@ export function Settings() {
       ${manage && html`<${Shares} site=${site} />`}
       ${manage && html`<${Alerts} site=${site} />`}
       ${manage && html`<${EmailReports} site=${site} />`}
+      ${manage && html`<${PrivacyRequests} site=${site} />`}
+      ${manage && html`<${Retention} site=${site} />`}
+      ${manage && html`<${Storage} site=${site} />`}
       <${Tokens} site=${site} />
     </div>`;
 }

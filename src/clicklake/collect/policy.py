@@ -84,7 +84,17 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _ensure(metadata: Metadata) -> None:
-    _schema.create_all(metadata.engine)
+    # two requests at once (the dashboard's Settings asks for retention and receipts together,
+    # maybe in two worker processes) may both find no table and one lose the race to create it:
+    # looking again finds it made (a few times: there are two tables to race for)
+    for attempt in range(5):
+        try:
+            _schema.create_all(metadata.engine)
+            return
+        except sa.exc.DatabaseError:
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def retention_of(metadata: Metadata, lake: LakeSettings, site_id: str) -> Retention:
