@@ -89,10 +89,17 @@ test: $(VENV)/.synced lint test-sdk test-dashboard chromium ## the full test sui
 SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query tests/schema \
 	tests/realtime/test_stage.py tests/alerts/test_measure_lake.py tests/alerts/test_email_reports.py \
 	tests/e2e/test_live_reconcile.py tests/recommend/test_api.py
+# Left out of the shifted run, to keep `make test` within its time: files whose code reads no clock of
+# its own (the outside engines' reads, the S3 lake's tables and commands, the REST catalog, the storage
+# settings, the partition split of two loaders, the erasure's byte scan). The clock-sensitive parts
+# of each (S3 maintenance's store clock, retention by age, the stream's append times) stay in.
+SHIFTED_SKIP := tests/lake/test_outside_engines.py tests/lake/test_s3_lake.py tests/lake/test_s3_commands.py \
+	tests/lake/test_catalog_rest.py tests/lake/test_storage_settings.py tests/load/test_many_loaders.py \
+	tests/lake/test_erase.py tests/lake/test_s3_erase.py
 SHIFT := +365d
 test-shifted: $(VENV)/.synced faketime ## the clock-sensitive suites, the wall clock a year ahead
 	PYTHONPATH=tests/_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(SHIFT)' \
-		$(PYTEST) $(SHIFTED_SUITES) --ignore=tests/lake/test_outside_engines.py
+		$(PYTEST) $(SHIFTED_SUITES) $(addprefix --ignore=,$(SHIFTED_SKIP))
 
 lint: $(VENV)/.synced ## ruff and mypy
 	$(BIN)/ruff check src tests bench

@@ -28,6 +28,11 @@ from clicklake.stream import stream_from_settings
 FAST = DestinationSettings(batch_size=10, max_attempts=3, backoff_s=0.05, max_backoff_s=0.2, timeout_s=2, poll_s=0.05)
 
 
+#: How long a hanging answer waits for the test's release: longer than the sending phase takes on a busy
+#: machine, so that the first request is still in flight when the test checks that nothing else was tried.
+HANG_S = 180
+
+
 class Receiver:
     """An HTTP server on loopback that keeps every POST and answers as told: a status, or "hang"."""
 
@@ -47,8 +52,8 @@ class Receiver:
                         {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
                     )
                     answer = receiver.plan.pop(0) if receiver.plan else receiver.default
-                if answer == "hang":
-                    receiver.release.wait(30)
+                if answer == "hang":  # until the test releases it (bounded, so that a failed test ends)
+                    receiver.release.wait(HANG_S)
                     answer = 503
                 self.send_response(int(answer))
                 self.send_header("content-length", "0")
@@ -310,7 +315,7 @@ def test_a_stuck_destination_does_not_slow_the_collector_and_its_lag_is_on_metri
     base, key, site, _ = server
     receiver.default = "hang"  # until released, then 503
     settings = DestinationSettings(
-        batch_size=100, max_attempts=2, backoff_s=0.05, timeout_s=60, poll_s=0.05, max_lag_records=1000
+        batch_size=100, max_attempts=2, backoff_s=0.05, timeout_s=HANG_S + 10, poll_s=0.05, max_lag_records=1000
     )
     f = forwarding(settings)
     forwarder = f.start("stuck", "webhook", receiver.url, site_id=site)

@@ -15,9 +15,10 @@ suite in `tests/stream/test_stream_behaviour.py` is the executable form of this 
 
 from __future__ import annotations
 
+import time
 import zlib
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Final, Protocol, runtime_checkable
 
 from msgspec import Struct
 
@@ -25,6 +26,29 @@ from msgspec import Struct
 def partition_for(key: str, partitions: int) -> int:
     """The partition of `key`: CRC-32 of its UTF-8 bytes modulo the partition count (stable across runs)."""
     return zlib.crc32(key.encode()) % partitions
+
+
+#: A waiting read looks again after 2 ms, then twice as long each time, up to 50 ms.
+POLL_FIRST_S: Final = 0.002
+POLL_MAX_S: Final = 0.05
+
+
+def poll_read(
+    partition: int, offset: int, max_records: int, wait: float, read_once: Callable[[], list[StreamRecord]]
+) -> list[StreamRecord]:
+    """`Stream.read` for every backend: checks the arguments, then calls `read_once` until it finds
+    records or `wait` seconds have passed."""
+    if max_records < 1 or offset < 0:
+        raise ValueError(f"read needs max_records >= 1 and offset >= 0, got {max_records} and {offset}")
+    deadline = time.monotonic() + wait
+    delay = POLL_FIRST_S
+    while True:
+        out = read_once()
+        remaining = deadline - time.monotonic()
+        if out or remaining <= 0:
+            return out
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, POLL_MAX_S)
 
 
 class StreamRecord(Struct, frozen=True):

@@ -68,6 +68,7 @@ from clicklake.stream.base import (
     StreamRecord,
     StreamStats,
     TrimResult,
+    poll_read,
 )
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
 
@@ -84,8 +85,6 @@ DEFAULT_MAX_BYTES: Final = 1 << 30
 DEFAULT_MAX_LAG_RECORDS: Final = 10_000_000
 #: Chunks smaller than this are stored uncompressed: LZ4 gains little on them.
 COMPRESS_MIN: Final = 512
-_POLL_FIRST: Final = 0.002
-_POLL_MAX: Final = 0.05
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -373,17 +372,7 @@ class LocalStream:
     def read(self, partition: int, offset: int, max_records: int, wait: float = 0) -> list[StreamRecord]:
         """Up to `max_records` records from `offset` on; polls up to `wait` seconds while there are none."""
         self._check_partition(partition)
-        if max_records < 1 or offset < 0:
-            raise ValueError(f"read needs max_records >= 1 and offset >= 0, got {max_records} and {offset}")
-        deadline = time.monotonic() + wait
-        delay = _POLL_FIRST
-        while True:
-            out = self._read_once(partition, offset, max_records)
-            remaining = deadline - time.monotonic()
-            if out or remaining <= 0:
-                return out
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, _POLL_MAX)
+        return poll_read(partition, offset, max_records, wait, lambda: self._read_once(partition, offset, max_records))
 
     def _read_once(self, partition: int, offset: int, max_records: int) -> list[StreamRecord]:
         out: list[StreamRecord] = []

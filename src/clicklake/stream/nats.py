@@ -81,6 +81,7 @@ from clicklake.stream.base import (
     StreamRecord,
     StreamStats,
     TrimResult,
+    poll_read,
 )
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
 from clicklake.stream.nats_wire import (
@@ -99,8 +100,6 @@ DEFAULT_MAX_BYTES: Final = 1 << 30
 DEFAULT_MAX_LAG_RECORDS: Final = 10_000_000
 #: Seconds the consumer positions behind the backpressure check may be old.
 CHECK_INTERVAL_S: Final = 0.5
-_POLL_FIRST: Final = 0.002
-_POLL_MAX: Final = 0.05
 
 T = TypeVar("T")
 
@@ -348,17 +347,12 @@ class NatsStream:
     def read(self, partition: int, offset: int, max_records: int, wait: float = 0) -> list[StreamRecord]:
         """Up to `max_records` records from `offset` on (one direct batch get); polls up to `wait` seconds."""
         self._check_partition(partition)
-        if max_records < 1 or offset < 0:
-            raise ValueError(f"read needs max_records >= 1 and offset >= 0, got {max_records} and {offset}")
-        deadline = time.monotonic() + wait
-        delay = _POLL_FIRST
-        while True:
+
+        def read_once() -> list[StreamRecord]:
             got = self._run(direct_get(self._nc, self._sname(partition), offset + 1, max_records, self.timeout), "read")
-            remaining = deadline - time.monotonic()
-            if got or remaining <= 0:
-                return [StreamRecord(partition, seq - 1, key, payload, ts) for seq, key, payload, ts in got]
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, _POLL_MAX)
+            return [StreamRecord(partition, seq - 1, key, payload, ts) for seq, key, payload, ts in got]
+
+        return poll_read(partition, offset, max_records, wait, read_once)
 
     def commit(self, group: str, partition: int, offset: int) -> None:
         """Move `group`'s consumer on the partition so its ack floor is `offset` (backwards too, to replay)."""
