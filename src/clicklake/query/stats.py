@@ -230,6 +230,9 @@ def build_sql(query: StatsQuery, date_range: DateRange | None = None, *, tz: str
         body += "\nwhere not (" + " and ".join(f"coalesce({_column(m)}, 0) = 0" for m in query.metrics) + ")"
     columns = ", ".join(_column(c) for c in [*dims, *query.metrics])
     order = query.order_by or _default_order(query)
+    named = {name for name, _ in order}
+    # every dimension breaks ties, so that rows come in one order and pages (limit, offset) never overlap
+    order = [*order, *((d, "asc") for d in dims if d not in named)]
     order_sql = ", ".join(f"{_column(n)} {direction} nulls last" for n, direction in order)
     return (
         "with "
