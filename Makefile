@@ -119,6 +119,9 @@ bench: $(VENV)/.synced sdk dashboard ## benchmarks, each beside its baseline fro
 	$(BIN)/python bench/dashboard_size.py
 	$(BIN)/python bench/query_startup.py
 	$(BIN)/python bench/live.py
+	$(BIN)/python bench/recommend.py
+	$(BIN)/python bench/platform_rate.py
+	$(BIN)/python bench/scale_out.py
 
 docs: $(VENV)/.synced ## regenerate docs/schema/v1.json and the generated parts of docs/
 	$(BIN)/python -m clicklake._docs
