@@ -96,10 +96,13 @@ SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query
 SHIFTED_SKIP := tests/lake/test_outside_engines.py tests/lake/test_s3_lake.py tests/lake/test_s3_commands.py \
 	tests/lake/test_catalog_rest.py tests/lake/test_storage_settings.py tests/load/test_many_loaders.py \
 	tests/lake/test_erase.py tests/lake/test_s3_erase.py
+# SeaweedFS's REST catalog stamps each table update on its own (real) clock and refuses one older than
+# the snapshots our client stamped a year ahead: a clock skew between two hosts, not our code's clock.
+SHIFTED_DESELECT := "tests/lake/test_s3_maintain.py::test_maintain_compacts_expires_and_removes_files_in_the_bucket[rest]"
 SHIFT := +365d
 test-shifted: $(VENV)/.synced faketime ## the clock-sensitive suites, the wall clock a year ahead
 	PYTHONPATH=tests/_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(SHIFT)' \
-		$(PYTEST) $(SHIFTED_SUITES) $(addprefix --ignore=,$(SHIFTED_SKIP))
+		$(PYTEST) $(SHIFTED_SUITES) $(addprefix --ignore=,$(SHIFTED_SKIP)) $(addprefix --deselect=,$(SHIFTED_DESELECT))
 
 lint: $(VENV)/.synced ## ruff and mypy
 	$(BIN)/ruff check src tests bench
