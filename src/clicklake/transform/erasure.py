@@ -119,6 +119,9 @@ def erase_person(
                 match = raw_match(subject) if name == BRONZE_QUARANTINE else row_match(subject)
                 orphans = sweep_orphans(table, match)
                 files, nbytes = files + orphans.files, nbytes + orphans.bytes
+    dead_letters = _erase_dead_letters(settings, site_id, user_id_hash)
+    if dead_letters:
+        rows["destinations.dead_letters"] = dead_letters
     with Metadata.open(settings) as metadata:
         receipt = add_receipt(
             metadata,
@@ -194,6 +197,17 @@ def _wait_for_loader(stream: Any, group: str, head: dict[int, int], say: Callabl
             say("waiting for the loader to take in what the stream holds")
             told = True
         pause(0.2)
+
+
+def _erase_dead_letters(settings: Settings, site_id: str, user_id_hash: str) -> int:
+    """Drop the person's events from the destinations' dead letters (kept in the metadata database)."""
+    from clicklake.destinations.store import Store
+
+    store = Store.open(settings)
+    try:
+        return store.erase(site_id, user_id_hash)
+    finally:
+        store.close()
 
 
 def _bronze_cutoff(metadata: Metadata, settings: Settings) -> date | None:
