@@ -202,3 +202,11 @@ def test_a_connection_stopped_by_a_limit_is_not_kept(lake: Lake) -> None:
     assert quick.pool.idle() == 0
     whole = lake.rows("select count(*) as n from silver.events where site_id = 's1'")
     assert quick.run(["s1"], "select count(*) as n from silver.events").table.to_pylist() == whole
+
+
+def test_a_query_stopped_while_its_rows_stream_is_a_time_limit_not_a_crash(lake: Lake) -> None:
+    # rows come at once, so the interrupt lands while they are read (DuckDB reports it through Arrow's reader)
+    quick = Sandbox(lake.catalog, Limits(timeout_s=0.3, max_rows=10**12))
+    with pytest.raises(SandboxError, match=r"longer than 0\.3 s") as info:
+        quick.run(["s1"], "select a.range as x, b.range as y from range(100000) a, range(100000) b")
+    assert info.value.status == 422

@@ -26,6 +26,7 @@ import functools
 import json
 import re
 import threading
+import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -198,6 +199,7 @@ class Sandbox:
     def _execute(self, con: duckdb.DuckDBPyConnection, sql: str) -> tuple[pa.Table, bool]:
         limits = self.limits
         timer = threading.Timer(limits.timeout_s, con.interrupt)
+        deadline = time.monotonic() + limits.timeout_s
         timer.start()
         try:
             reader = con.sql(sql).to_arrow_reader(min(limits.max_rows + 1, 100_000))
@@ -208,13 +210,19 @@ class Sandbox:
                 rows += batch.num_rows
                 if rows > limits.max_rows:
                     break
+                if time.monotonic() > deadline:  # an interrupt that came before the query ran is lost
+                    raise SandboxError(_too_long(limits), 422)
         except duckdb.InterruptException:
             raise SandboxError(_too_long(limits), 422) from None
         except duckdb.OutOfMemoryException:
             raise SandboxError(f"the query needed more than {limits.memory_limit} of memory", 422) from None
-        except duckdb.Error as exc:
-            if not timer.is_alive() and "interrupt" in str(exc).lower():
+        except (duckdb.Error, OSError) as exc:
+            # while the rows stream, DuckDB's errors come through Arrow's reader as OSError
+            text = str(exc).lower()
+            if not timer.is_alive() and "interrupt" in text:
                 raise SandboxError(_too_long(limits), 422) from None
+            if text.startswith("out of memory"):
+                raise SandboxError(f"the query needed more than {limits.memory_limit} of memory", 422) from None
             raise SandboxError(_reason(exc)) from None
         finally:
             timer.cancel()
@@ -282,7 +290,7 @@ def _too_long(limits: Limits) -> str:
     return f"the query ran longer than {limits.timeout_s:g} s and was stopped"
 
 
-def _reason(exc: duckdb.Error) -> str:
+def _reason(exc: Exception) -> str:
     text = str(exc)
     # the raw views are an implementation detail: speak of the tables the user named
     return text.replace(f"{_RAW}.", "").replace(_RAW, "lake")
