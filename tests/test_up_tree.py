@@ -114,6 +114,16 @@ def test_two_workers_serve_and_the_events_land_in_bronze(tree: Tree) -> None:
         assert f'clicklake_events_total{{outcome="accepted"}} {len(tree.acked)}.0' in text
 
 
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_the_background_stages_yield_the_cores_to_the_http_workers(tree: Tree) -> None:
+    http = _nice(tree.pids("http-0")[-1])
+    assert _nice(tree.pids("loader")[-1]) == http + 5
+    assert _nice(tree.pids("scheduler")[-1]) == http + 10
+
+
 @pytest.mark.parametrize("child", ["http-1", "loader"])
 def test_a_child_killed_with_sigkill_is_restarted_and_nothing_acknowledged_is_lost(tree: Tree, child: str) -> None:
     victim = tree.pids(child)[-1]

@@ -332,4 +332,6 @@ def _child_main(target: Target, settings: Settings, child: Child) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
+    if child.options.get("nice"):  # a background stage yields the cores to the HTTP workers' answers
+        os.nice(int(child.options["nice"]))
     target(settings, child)
