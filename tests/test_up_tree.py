@@ -120,7 +120,7 @@ def _nice(pid: int) -> int:
 
 def test_the_background_stages_yield_the_cores_to_the_http_workers(tree: Tree) -> None:
     http = _nice(tree.pids("http-0")[-1])
-    assert _nice(tree.pids("loader")[-1]) == http + 5
+    assert _nice(tree.pids("loader")[-1]) == http  # the stream's backpressure waits on it
     assert _nice(tree.pids("scheduler")[-1]) == http + 10
 
 
