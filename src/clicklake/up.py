@@ -40,13 +40,13 @@ from clicklake.tree import Stage, Supervisor, start_fork_server
 
 log = logging.getLogger("clicklake.up")
 
-#: The scheduler's periodic jobs: (name, seconds between runs from the settings, the job).
 #: Niceness of the stages that need no quick answer, so that on busy cores the HTTP workers' answers come
 #: first. The loader and realtime keep the default: the stream's backpressure waits on them, and a
 #: loader that yields at full speed falls behind (measured: its lag grew past 100,000 records).
 BACKGROUND: Final = {"nice": 5}
 PERIODIC: Final = {"nice": 10}
 
+#: The scheduler's periodic jobs: (name, seconds between runs from the settings, the job).
 JOBS: Final = (
     Job("transform", lambda s: s.transform.interval_s, jobs.transform),
     Job("maintenance", lambda s: s.lake.maintain_interval_minutes * 60, jobs.maintenance),
