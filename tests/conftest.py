@@ -31,24 +31,6 @@ READY_TIMEOUT = 40.0  # `clicklake up` starts several processes; a machine busy 
 STOP_TIMEOUT = 15.0
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Compile clicklake's sources to bytecode once, before any test (in the controller, not each xdist worker).
-
-    Where PYTHONDONTWRITEBYTECODE is set (as here and in CI), no `clicklake` process writes the
-    __pycache__ of the editable install, so each of the suite's hundreds of CLI runs and stage
-    processes compiled the modules it imports again (about 0.5 s of a CPU each). Bytecode is
-    checked against the source's mtime, so a stale file is never used.
-    """
-    if hasattr(config, "workerinput"):
-        return
-    import compileall
-    import re
-
-    import clicklake
-
-    compileall.compile_dir(Path(clicklake.__file__).parent, quiet=1, rx=re.compile(r"node_modules"))
-
-
 def clicklake_exe() -> str:
     """The `clicklake` script installed in this virtualenv."""
     beside = Path(sys.executable).parent / "clicklake"
