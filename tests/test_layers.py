@@ -20,7 +20,7 @@ SRC = Path(clicklake.__file__).parent
 
 #: Each group may import its own members and any group before it.
 LAYERS: list[set[str]] = [
-    {"errors", "config", "_failpoint", "_filelock", "schema", "sdk"},
+    {"errors", "config", "_failpoint", "_filelock", "_lazy", "schema", "sdk"},
     {"stream"},
     {"lake"},
     {"collect"},

@@ -7,10 +7,32 @@ is `clicklake alerts list|create|delete|test|run`.
 
 from __future__ import annotations
 
-from clicklake.alerts.channels import DeliveryError, Notice, deliver
-from clicklake.alerts.evaluator import Evaluator
-from clicklake.alerts.measure import Reading, Sources
-from clicklake.alerts.rules import CHANNELS, KINDS, Rule, Rules
+from typing import TYPE_CHECKING
+
+from clicklake._lazy import exports
+
+if TYPE_CHECKING:
+    from clicklake.alerts.channels import DeliveryError, Notice, deliver
+    from clicklake.alerts.evaluator import Evaluator
+    from clicklake.alerts.measure import Reading, Sources
+    from clicklake.alerts.rules import CHANNELS, KINDS, Rule, Rules
+
+__getattr__ = exports(
+    __name__,
+    {
+        "DeliveryError": "channels",
+        "Notice": "channels",
+        "deliver": "channels",
+        "Evaluator": "evaluator",
+        "Reading": "measure",
+        "Sources": "measure",
+        "CHANNELS": "rules",
+        "KINDS": "rules",
+        "Rule": "rules",
+        "Rules": "rules",
+    },
+)
+
 
 __all__ = [
     "CHANNELS",

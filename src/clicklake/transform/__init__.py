@@ -5,7 +5,22 @@
 
 from __future__ import annotations
 
-from clicklake.transform.metrics import TransformMetrics
-from clicklake.transform.runner import Transformer, TransformReport
+from typing import TYPE_CHECKING
+
+from clicklake._lazy import exports
+
+if TYPE_CHECKING:
+    from clicklake.transform.metrics import TransformMetrics
+    from clicklake.transform.runner import Transformer, TransformReport
+
+__getattr__ = exports(
+    __name__,
+    {
+        "TransformMetrics": "metrics",
+        "Transformer": "runner",
+        "TransformReport": "runner",
+    },
+)
+
 
 __all__ = ["TransformMetrics", "TransformReport", "Transformer"]
