@@ -435,7 +435,8 @@ def test_live_and_settings_pass_axe_in_light_and_dark_and_fit_a_phone(
             links.get_by_role("button", name="QR code").click()
             qr = links.locator("img")
             expect(qr).to_be_visible()
-            assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", qr.element_handle())
+            # visible comes before loaded: wait for the picture itself (a broken one never gets a width)
+            page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
         for scheme in ("light", "dark"):
             page.emulate_media(color_scheme=scheme)
             page.wait_for_timeout(100)
