@@ -301,6 +301,16 @@ def test_scrub_keys_are_case_insensitive_and_replaceable() -> None:
     assert scrub_url("https://e.com/?COUPON=XMAS&token=t", keys) == f"https://e.com/?COUPON={REDACTED}&token=t"
 
 
+def test_a_url_is_judged_again_under_other_keys_and_pii_is_redacted_every_time() -> None:
+    # the clean-URL memory must not carry a verdict over to another key set, nor remember a dirty URL
+    url = "https://e.com/?coupon=XMAS&page=2"
+    assert scrub_url(url, DEFAULT_SCRUB_KEYS) is url
+    assert scrub_url(url, frozenset({"coupon"})) == f"https://e.com/?coupon={REDACTED}&page=2"
+    dirty = "https://e.com/u/jane@example.com?token=abc"
+    for _ in range(3):
+        assert scrub_url(dirty) == f"https://e.com/u/{REDACTED}?token={REDACTED}"
+
+
 # -- properties and browser signals ----------------------------------------------------------
 
 

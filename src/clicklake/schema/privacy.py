@@ -333,6 +333,14 @@ def _has_secret_key(query: str, keys: frozenset[str]) -> bool:
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 
 
+#: URLs (with the keys they were judged by) in which `scrub_url` found nothing. A site's pages
+#: and referrers repeat from event to event, so most URLs are judged once here instead of
+#: once per event. Only clean URLs are remembered: one that held PII is never kept.
+_CLEAN_URLS: dict[tuple[str, frozenset[str]], None] = {}
+#: Emptied when it reaches this many entries (a few MB at most).
+_CLEAN_URLS_MAX: Final = 8192
+
+
 def scrub_url(url: str, keys: frozenset[str] = DEFAULT_SCRUB_KEYS) -> str:
     """`url` without its PII: user info removed, secret parameters and PII redacted.
 
@@ -344,6 +352,17 @@ def scrub_url(url: str, keys: frozenset[str] = DEFAULT_SCRUB_KEYS) -> str:
     """
     if keys is not DEFAULT_SCRUB_KEYS:
         keys = _lowered(keys)
+    if (url, keys) in _CLEAN_URLS:
+        return url
+    out = _scrub_url(url, keys)
+    if out is url:
+        if len(_CLEAN_URLS) >= _CLEAN_URLS_MAX:
+            _CLEAN_URLS.clear()
+        _CLEAN_URLS[url, keys] = None
+    return out
+
+
+def _scrub_url(url: str, keys: frozenset[str]) -> str:
     probe = unquote_plus(url) if "%" in url or "+" in url else url
     suspicious = "@" in probe or _maybe_number(probe)
     base, hash_, fragment = url.partition("#")
