@@ -7,8 +7,8 @@ function runs in the child, how many of it, when it stops); `Supervisor.run` doe
   that imported the stages once (`clicklake._preload`) before any handle was open: nothing
   open is shared, each stage opens its own stream, catalog and metadata handles, and a child
   starts in a fraction of a second rather than re-importing everything. Sockets the parent
-  bound are handed over (the HTTP workers all accept on one listening socket; the kernel
-  spreads connections);
+  bound are handed over (each HTTP worker accepts on its own listening socket, all on one
+  port; the kernel spreads connections over them);
 - a child that dies is restarted after a pause that doubles with each quick death (from
   `FIRST_BACKOFF_S` up to `MAX_BACKOFF_S`; a child that ran `STEADY_S` starts afresh), with a
   log line saying how it died. One that dies `LOOP_DEATHS` times within `LOOP_WINDOW_S` is
@@ -92,6 +92,8 @@ class Stage:
     the lowest `start_rank` start first, the next rank once every child before it is ready
     (the HTTP port answers before the other stages take the cores to start). Lower
     `stop_rank`s stop first. A `once` stage (demo traffic) is not restarted when it ends.
+    Every child is handed all of `sockets`, or with `socket_each` child i only `sockets[i]`
+    (one listening socket per HTTP worker; a restarted worker takes over its slot's socket).
     """
 
     name: str
@@ -103,6 +105,15 @@ class Stage:
     sockets: tuple[socket.socket, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     once: bool = False
+    socket_each: bool = False
+
+    def __post_init__(self) -> None:
+        if self.socket_each and len(self.sockets) != self.count:
+            raise ValueError(f"stage {self.name}: {len(self.sockets)} sockets for {self.count} children")
+
+    def sockets_of(self, index: int) -> tuple[socket.socket, ...]:
+        """The sockets handed to child `index`."""
+        return (self.sockets[index],) if self.socket_each else self.sockets
 
 
 class _Slot:
@@ -162,7 +173,7 @@ class Supervisor:
 
     def _start(self, slot: _Slot) -> None:
         slot.ready = _spawn.Event()
-        child = Child(slot.stage.name, slot.index, slot.stage.sockets, slot.stage.options, slot.ready)
+        child = Child(slot.stage.name, slot.index, slot.stage.sockets_of(slot.index), slot.stage.options, slot.ready)
         process = _spawn.Process(
             target=_child_main,
             args=(slot.stage.target, self.settings, child),

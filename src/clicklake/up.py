@@ -3,7 +3,7 @@
 `clicklake up` runs, each in processes of its own (`clicklake.stages`):
 
     clicklake up                    the supervisor: binds the port, restarts, stops in order
-    ├── http × N                    collector + dashboard + JSON API, sharing one listening socket
+    ├── http × N                    collector + dashboard + JSON API, one listening socket each on one port
     ├── realtime                    live windows, on a loopback port the HTTP workers ask
     ├── scheduler                   JOBS: transform, maintenance, alerts, each every its interval
     ├── loader                      stream → bronze
@@ -32,7 +32,7 @@ from typing import Final
 
 from clicklake import __version__, jobs, stages
 from clicklake.collect.metrics import MULTIPROCESS_ENV
-from clicklake.collect.protocol import listen
+from clicklake.collect.protocol import listen, listen_each
 from clicklake.config import Settings
 from clicklake.errors import ConfigError
 from clicklake.jobs import Job
@@ -55,7 +55,7 @@ JOBS: Final = (
 
 
 def up_stages(
-    settings: Settings, workers: int, http: socket.socket, live: socket.socket | None, demo: bool
+    settings: Settings, workers: int, http: list[socket.socket], live: socket.socket | None, demo: bool
 ) -> list[Stage]:
     """The children of `clicklake up`, started by `start_rank` (tables first, then the HTTP workers, then the
     rest) and stopped by `stop_rank` (lower first)."""
@@ -63,7 +63,16 @@ def up_stages(
     exporting = bool(settings.export.dsn)
     return [
         Stage("prepare", stages.prepare, once=True, options={"web": True}),
-        Stage("http", stages.http, count=workers, start_rank=1, stop_rank=1, sockets=(http,), options=web),
+        Stage(
+            "http",
+            stages.http,
+            count=workers,
+            start_rank=1,
+            stop_rank=1,
+            sockets=(*http,),
+            socket_each=True,
+            options=web,
+        ),
         Stage("loader", stages.loader, start_rank=2, stop_rank=3, stop_timeout_s=600.0),
         *([Stage("realtime", stages.realtime, start_rank=2, stop_rank=2, sockets=(live,))] if live else []),
         Stage("scheduler", stages.scheduler, start_rank=2, stop_rank=2, stop_timeout_s=120.0, options=PERIODIC),
@@ -97,7 +106,7 @@ def run(settings: Settings, *, workers: int | None = None, demo: bool = False) -
     _check_workers(workers)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        sock = stack.enter_context(listen(settings.server.host, settings.server.port))
+        http = _http_sockets(stack, settings, workers)
         stack.enter_context(_multiprocess_metrics())
         start_fork_server()
         live: socket.socket | None = None
@@ -117,7 +126,7 @@ def run(settings: Settings, *, workers: int | None = None, demo: bool = False) -
             print(f"{workers} HTTP worker{'s' if workers > 1 else ''}, realtime, scheduler, loader.", flush=True)
             print("Press Ctrl-C to stop.", flush=True)
 
-        Supervisor(settings, up_stages(settings, workers, sock, live, demo), on_ready=announce).run()
+        Supervisor(settings, up_stages(settings, workers, http, live, demo), on_ready=announce).run()
     log.info("stopped: the HTTP workers finished their requests, then the loader its last commit")
 
 
@@ -141,14 +150,24 @@ def collect(settings: Settings, workers: int) -> None:
         )
         print("No loader runs here: run 'clicklake load' beside it. Ctrl-C or SIGTERM stops.", flush=True)
 
-    with listen(settings.server.host, settings.server.port) as sock, _multiprocess_metrics():
+    with contextlib.ExitStack() as stack:
+        http = _http_sockets(stack, settings, workers)
+        stack.enter_context(_multiprocess_metrics())
         start_fork_server()
         children = [
             Stage("prepare", stages.prepare, once=True, options={"web": False}),
-            Stage("http", stages.http, count=workers, start_rank=1, sockets=(sock,)),
+            Stage("http", stages.http, count=workers, start_rank=1, sockets=(*http,), socket_each=True),
         ]
         Supervisor(settings, children, on_ready=announce).run()
     log.info("stopped: every worker finished its requests and closed its stream")
+
+
+def _http_sockets(stack: contextlib.ExitStack, settings: Settings, workers: int) -> list[socket.socket]:
+    """One listening socket per HTTP worker on the server's port, closed with `stack`."""
+    http = listen_each(settings.server.host, settings.server.port, workers)
+    for sock in http:
+        stack.enter_context(sock)
+    return http
 
 
 def _check_workers(workers: int) -> None:
