@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -128,6 +129,7 @@ async def _serve_http(settings: Settings, child: Child) -> None:
         while not server.started and not serving.done():
             await asyncio.sleep(0.02)
         if server.started:
+            gc.freeze()  # the app built above lives as long as the worker: kept out of its collections' walk
             child.ready.set()
         await serving
     finally:
