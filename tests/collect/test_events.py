@@ -385,6 +385,9 @@ def test_no_pii_and_no_raw_ip_anywhere_under_the_data_dir(server: Site) -> None:
     found = [s for s in secrets if s in text]
     assert found == []
     assert denied_answer.status_code == 200 and denied_answer.json()["consent_denied"] == 3, denied_answer.text
+    assert denied_answer.json()["consent_denied_rejected"] == 3
+    assert [r.get("consent_denied") for r in denied_answer.json()["rejected"]] == [True] * 3
+    assert not any("consent_denied" in r for r in answer.json()["rejected"])  # refused, with consent: kept
     assert utf8_answer.status_code == 200 and len(utf8_answer.json()["rejected"]) == 1, utf8_answer.text
     assert len(quarantined) == 23  # kept, scrubbed: 20 + the one not UTF-8 + Segment's + the pixel's
     with Metadata.open(Settings(data=str(data))) as metadata:

@@ -24,7 +24,7 @@ from clicklake.collect.ingest import BadRequest, Limits, admit, client_of, infla
 from clicklake.collect.metrics import Metrics, MetricsMiddleware, timed_append
 from clicklake.collect.ratelimit import RateLimiter, retry_after
 from clicklake.config import Settings
-from clicklake.schema import SCHEMA_HASH, json_schema_bytes
+from clicklake.schema import SCHEMA_HASH, Rejection, json_schema_bytes
 from clicklake.sdk import assets as sdk_assets
 from clicklake.stream import Stream, StreamFullError, StreamUnavailableError
 
@@ -73,6 +73,14 @@ def _answer(status: int, body: object, origin: str | None = None, retry_after: i
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return Response(_json.encode(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _rejection(r: Rejection, denied: frozenset[int]) -> dict[str, object]:
+    """One refused event in an answer; `consent_denied` when, for want of consent, nothing of it was kept."""
+    out: dict[str, object] = {"index": r.index, "error": r.error}
+    if r.index in denied:
+        out["consent_denied"] = True
+    return out
 
 
 def _error(status: int, message: str, origin: str | None = None, retry_after: int | None = None) -> Response:
@@ -208,7 +216,7 @@ async def _door(request: Request, key: str | None, parse: Callable[[bytes, str],
         return _error(503, f"the stream is unavailable, try again later: {exc}", origin, retry_after=5)
     answer = {
         "accepted": outcome.accepted,
-        "rejected": [{"index": r.index, "error": r.error} for r in outcome.rejected],
+        "rejected": [_rejection(r, outcome.denied_rejections) for r in outcome.rejected],
         "consent_denied": outcome.consent_denied,
         **extra,
     }

@@ -222,14 +222,19 @@ class Outcome(msgspec.Struct):
     """The answer to a batch, and the stream records it needs appended first.
 
     `consent_denied` counts every event not stored for want of consent (or for DNT/GPC),
-    valid or not; `rejected_denied` is how many of them are among `rejected`.
+    valid or not; `denied_rejections` are the indices of those among `rejected`.
     """
 
     accepted: int
     rejected: list[Rejection]
     consent_denied: int
     records: list[tuple[str, bytes]]
-    rejected_denied: int = 0
+    denied_rejections: frozenset[int] = frozenset()
+
+    @property
+    def rejected_denied(self) -> int:
+        """How many of `rejected` were not kept for want of consent (counted in `consent_denied`)."""
+        return len(self.denied_rejections)
 
 
 def _ts_ms_of(text: str | None) -> int | None:
@@ -279,7 +284,7 @@ def process(
     rejected.extend(Rejection(keep[r.index], r.error) for r in batch.rejected)
     rejected.sort(key=lambda r: r.index)
     denied_by_browser = (site.honor_dnt and client.dnt) or (site.honor_gpc and client.gpc)
-    rejected_denied = 0
+    denied_rejections: set[int] = set()
     for r in rejected:
         # privacy before the first byte is written, for refused events too: nothing of an event
         # without consent, and the bytes of the others scrubbed like a valid event's fields
@@ -287,7 +292,7 @@ def process(
         raw = raws[r.index][: limits.max_event_bytes]
         kept = None if denied_by_browser else privacy.scrub_refused(raw, scrub_keys)
         if kept is None:
-            rejected_denied += 1
+            denied_rejections.add(r.index)
             continue
         reason = Rejected(site_id=site.site_id, received_ts=now, source="http", reason=r.error, raw=kept)
         records.append((f"rejected:{site.site_id}", encode_payload(reason)))
@@ -338,9 +343,9 @@ def process(
     return Outcome(
         accepted=len(raws) - len(rejected),
         rejected=rejected,
-        consent_denied=denied + rejected_denied,
+        consent_denied=denied + len(denied_rejections),
         records=records,
-        rejected_denied=rejected_denied,
+        denied_rejections=frozenset(denied_rejections),
     )
 
 

@@ -356,7 +356,8 @@ class Sender:
         s.consent_denied += denied
         s.rejected += len(rejected) - both
         for r in rejected:
-            _add(s.rejections, str(r.get("error")))
+            if not r.get("consent_denied"):  # counted as denied above, so not among the rejections
+                _add(s.rejections, str(r.get("error")))
 
     async def _redirect(self, visitor: Visitor, step: Redirect) -> None:
         headers = self._headers(visitor)
