@@ -92,13 +92,16 @@ SHIFTED_SUITES := tests/load tests/lake tests/transform tests/stream tests/query
 # Left out of the shifted run, to keep `make test` within its time: files whose code reads no clock of
 # its own (the outside engines' reads, the S3 lake's tables and commands, the REST catalog, the storage
 # settings, the partition split of two loaders and of one, the loader's crash at each commit step, the
-# erasure's byte scan, the catalog's tables, the SQL sandbox, whose only clock is the monotonic one).
+# erasure's byte scan, the catalog's tables, the SQL sandbox, whose only clock is the monotonic one, and
+# the transform's random histories at fixed dates, whose runs read the clock only for freshness, lag and
+# run stamps, which test_runner's shifted runs check).
 # The clock-sensitive parts of each (S3 maintenance's store clock, retention by age, the stream's append
 # times, the loader's duplicate window against the clock) stay in.
 SHIFTED_SKIP := tests/lake/test_outside_engines.py tests/lake/test_s3_lake.py tests/lake/test_s3_commands.py \
 	tests/lake/test_catalog_rest.py tests/lake/test_storage_settings.py tests/load/test_many_loaders.py \
 	tests/load/test_crash.py tests/lake/test_erase.py tests/lake/test_s3_erase.py \
-	tests/load/test_partitions.py tests/lake/test_catalog.py tests/query/test_sandbox.py
+	tests/load/test_partitions.py tests/lake/test_catalog.py tests/query/test_sandbox.py \
+	tests/transform/test_properties.py
 # SeaweedFS's REST catalog stamps each table update on its own (real) clock and refuses one older than
 # the snapshots our client stamped a year ahead: a clock skew between two hosts, not our code's clock.
 SHIFTED_DESELECT := "tests/lake/test_s3_maintain.py::test_maintain_compacts_expires_and_removes_files_in_the_bucket[rest]"
