@@ -9,12 +9,13 @@ allows, one it does not. The browser itself applies `frame-ancestors` and
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Frame, sync_playwright
+from playwright.sync_api import Frame, Page, sync_playwright
 
 from clicklake.collect.metadata import Metadata
 from clicklake.web.shares import Shares
@@ -54,6 +55,15 @@ def shared(frame: Frame, wait_s: float = 0) -> bool:
         return False
 
 
+def frame_named(page: Page, name: str, wait_s: float = 10) -> Frame | None:
+    """The page's frame called `name`, waiting up to `wait_s` for it: the frame of a refused page is
+    swapped for the browser's error page, and for a moment after `load` it may have no name."""
+    deadline = time.monotonic() + wait_s
+    while (frame := page.frame(name=name)) is None and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    return frame
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], int, int]]:
     root: Path = tmp_path_factory.mktemp("embed")
@@ -80,7 +90,7 @@ def test_an_embeddable_link_is_framed_by_the_sites_origin_only(setup: tuple[str,
             try:
                 page = browser.new_page()
                 page.goto(f"http://localhost:{allowed}/", wait_until="load")
-                embed, plain = page.frame(name="embed"), page.frame(name="plain")
+                embed, plain = frame_named(page, "embed"), frame_named(page, "plain")
                 assert embed is not None and plain is not None
                 assert shared(embed, wait_s=10), "the site's own origin may frame an embeddable link"
                 assert not shared(plain), "a link not made to embed is never framed"
@@ -94,7 +104,7 @@ def test_an_embeddable_link_is_framed_by_the_sites_origin_only(setup: tuple[str,
                 )
                 assert status == [200, "share"]
                 page.goto(f"http://localhost:{stranger}/", wait_until="load")
-                other = page.frame(name="embed")
+                other = frame_named(page, "embed")
                 assert other is not None and not shared(other), "an origin the site does not allow may not frame it"
             finally:
                 browser.close()
