@@ -349,15 +349,15 @@ class Sender:
         rejected = answer.get("rejected", [])
         denied = int(answer.get("consent_denied", 0))
         # an invalid event without consent is rejected and consent-denied at once: count it once, as denied
-        both = int(answer.get("consent_denied_rejected", 0))
+        refused = [r for r in rejected if not r.get("consent_denied")]
+        both = len(rejected) - len(refused)
         s = self.summary
         s.sent += len(batch)
         s.accepted += int(answer["accepted"]) - (denied - both)
         s.consent_denied += denied
-        s.rejected += len(rejected) - both
-        for r in rejected:
-            if not r.get("consent_denied"):  # counted as denied above, so not among the rejections
-                _add(s.rejections, str(r.get("error")))
+        s.rejected += len(refused)
+        for r in refused:
+            _add(s.rejections, str(r.get("error")))
 
     async def _redirect(self, visitor: Visitor, step: Redirect) -> None:
         headers = self._headers(visitor)
