@@ -28,6 +28,7 @@ from clicklake.schema.privacy import (
     scrub_url,
     visitor_id,
 )
+from clicklake.schema.privacy import _redact_text as redact_every_way
 
 # -- IP addresses ----------------------------------------------------------------
 
@@ -490,6 +491,47 @@ def test_an_id_that_is_already_a_digest_is_kept_as_it_is(person: str) -> None:
     """A `user_id_hash` sent as the SHA-256 of an id (often with long digit runs) is not hashed again."""
     for digest in (hashlib.sha256(person.encode()).hexdigest(), hashlib.md5(person.encode()).hexdigest().upper()):
         assert scrub_id(digest) == digest
+
+
+def test_a_digest_named_as_the_sdk_sends_it_is_kept_even_when_it_starts_like_a_phone_number() -> None:
+    """`identifyEmail` sends `sha256:` and 64 hex digits; ten digits after the colon once read as a phone."""
+    for digest in ("sha256:4155552671" + "ab" * 27, "sha256:" + hashlib.sha256(b"jane").hexdigest(), "MD5:" + "0" * 32):
+        assert scrub_id(digest) == digest
+    assert scrub_id("sha256:jane@example.com") == hashlib.sha256(b"sha256:jane@example.com").hexdigest()
+
+
+#: Texts of the kind the short cut in `scrub_text` judges at once (a letter first, then word
+#: characters, `.`, `-`, `+`), with digit runs long enough to be card or phone numbers, next to
+#: texts just outside it (a space, `(`, `@`, `:` or a digit first).
+_ID_LIKE = st.text(alphabet="abcXYZ_é0123456789.-+", max_size=40)
+_NEAR = st.sampled_from(["", " ", "(", "@", "%40", ":", "4", "a", "+1 "])
+
+
+@settings(max_examples=500)
+@given(_NEAR, _ID_LIKE, _NEAR, _ID_LIKE)
+def test_the_short_cut_for_id_like_texts_finds_what_the_full_scan_finds(a: str, b: str, c: str, d: str) -> None:
+    text = a + b + c + d
+    assert scrub_text(text) == redact_every_way(text)
+
+
+@pytest.mark.parametrize("text", ["sid_4155552671", "spring-sale", "v1.2.3-rc.4", "order_4111111111111111"])
+def test_id_like_texts_are_returned_as_the_same_object(text: str) -> None:
+    assert scrub_text(text) is text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("415-555-2671", REDACTED),
+        ("0301234567", REDACTED),
+        ("a(415) 555-2671", "a(" + REDACTED),
+        ("x +14155552671", "x " + REDACTED),
+        ("jane@example.com", REDACTED),
+        ("n 4111 1111 1111 1111", "n " + REDACTED),
+    ],
+)
+def test_texts_just_outside_the_short_cut_are_still_scrubbed(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
 
 
 def test_an_id_that_holds_pii_is_stored_as_its_sha256() -> None:

@@ -238,11 +238,24 @@ def _phone_repl(m: re.Match[str]) -> str:
     return REDACTED + text[end:]
 
 
+#: A text that starts with a letter (or `_`) and holds only word characters, `.`, `-` and `+`
+#: (`sid_9f3c20417b`, `spring-sale`, `v1.2.3`) can hold none of the three: an address needs
+#: `@` or `%40`, and a phone or card number starts at a digit, `+` or `(` that follows none
+#: of these characters (`_PHONE`'s and `_CARD`'s lookbehinds). One C scan instead of three.
+_NOTHING_TO_FIND = re.compile(r"[^\W\d][\w.\-+]*")
+
+
 def scrub_text(s: str) -> str:
     """`s` with e-mail addresses, phone numbers and card numbers replaced by `REDACTED`.
 
     Returns `s` itself when there is nothing to replace.
     """
+    if _NOTHING_TO_FIND.fullmatch(s):
+        return s
+    return _redact_text(s)
+
+
+def _redact_text(s: str) -> str:
     out = s
     if "@" in s or "%40" in s:
         out = _EMAIL.sub(REDACTED, out)
@@ -434,8 +447,11 @@ _EMBEDDED_IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:|(?:\d{1,3}\.){3}\d{1,3})(?![\w:.])"
 )
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-#: A hex digest (MD5, SHA-1, SHA-256, SHA-512): what a `user_id_hash` is meant to be, never PII.
-_DIGEST_TEXT = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}", re.IGNORECASE)
+#: A hex digest (MD5, SHA-1, SHA-256, SHA-512), bare or named as the browser SDK's `identifyEmail`
+#: sends it (`sha256:` and 64 hex digits): what a `user_id_hash` is meant to be, never PII.
+_DIGEST_TEXT = re.compile(
+    r"(?:(?:md5|sha1|sha256|sha512):)?(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})", re.IGNORECASE
+)
 #: `"name": value` in text that is not JSON as a whole (a value: a string or a bare word/number).
 _JSON_MEMBER = re.compile(r'"((?:[^"\\\n]|\\.){1,64})"(\s*:\s*)("(?:[^"\\\n]|\\.)*"|[^\s,}\]]+)')
 _LOOSE_DENIAL = re.compile(r'"analytics"\s*:\s*(?:false|0|"(?:false|0|no|off)")', re.IGNORECASE)
