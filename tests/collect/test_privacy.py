@@ -500,6 +500,19 @@ def test_a_digest_named_as_the_sdk_sends_it_is_kept_even_when_it_starts_like_a_p
     assert scrub_id("sha256:jane@example.com") == hashlib.sha256(b"sha256:jane@example.com").hexdigest()
 
 
+@pytest.mark.parametrize("size", [31, 33, 39, 41, 63, 65, 127, 129])
+def test_only_hex_of_a_digest_s_length_is_taken_for_one(size: int) -> None:
+    """A phone number (`030 1234567` as a trunk number) at the start of hex of another length is found."""
+    hexes = "0301234567" + "ab" * 64
+    for value in hexes[:size], "sha256:" + hexes[:size]:
+        assert scrub_id(value) == hashlib.sha256(value.encode()).hexdigest()
+    for digest in (
+        hexes[: size - 1 if size % 8 == 1 else size + 1],
+        "sha256:" + hexes[: size - 1 if size % 8 == 1 else size + 1],
+    ):
+        assert scrub_id(digest) == digest  # 32, 40, 64 or 128 hex digits
+
+
 #: Texts of the kind the short cut in `scrub_text` judges at once (a letter first, then word
 #: characters, `.`, `-`, `+`), with digit runs long enough to be card or phone numbers, next to
 #: texts just outside it (a space, `(`, `@`, `:` or a digit first).

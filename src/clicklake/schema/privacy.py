@@ -449,8 +449,9 @@ _EMBEDDED_IPV6 = re.compile(
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: A hex digest (MD5, SHA-1, SHA-256, SHA-512), bare or named as the browser SDK's `identifyEmail`
 #: sends it (`sha256:` and 64 hex digits): what a `user_id_hash` is meant to be, never PII.
+#: (One pass over the hex digits, with the cases spelled out: IGNORECASE made it several times slower.)
 _DIGEST_TEXT = re.compile(
-    r"(?:(?:md5|sha1|sha256|sha512):)?(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})", re.IGNORECASE
+    r"(?:(?i:md5|sha1|sha256|sha512):)?[0-9a-fA-F]{32}(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{32}(?:[0-9a-fA-F]{64})?)?"
 )
 #: `"name": value` in text that is not JSON as a whole (a value: a string or a bare word/number).
 _JSON_MEMBER = re.compile(r'"((?:[^"\\\n]|\\.){1,64})"(\s*:\s*)("(?:[^"\\\n]|\\.)*"|[^\s,}\]]+)')
