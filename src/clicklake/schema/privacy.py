@@ -621,15 +621,19 @@ def scrub_id(value: str) -> str:
     """An id (user, anonymous, session) as it may be stored: itself, or its SHA-256 in hex when it
     holds PII (`jane@example.com` sent as a user id). Hashing rather than redacting keeps one
     person one id, as `user_id_hash` means to. Returns `value` itself when it is clean."""
-    if len(value) < 7 or value in _CLEAN_IDS:
+    if len(value) < 7 or _ID_FORM.fullmatch(value) or value in _CLEAN_IDS:
         return value
-    if _DIGEST_TEXT.fullmatch(value) or _UUID_TEXT.fullmatch(value) or scrub_text(value) is value:
+    if _redact_text(value) is value:
         if len(_CLEAN_IDS) >= _CLEAN_IDS_MAX:
             _CLEAN_IDS.clear()
         _CLEAN_IDS[value] = None
         return value
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
+
+#: The forms of id that are clean by their form alone, in one pattern (one scan): a digest, a
+#: UUID, or what `scrub_text` passes at once.
+_ID_FORM = re.compile(f"{_DIGEST_TEXT.pattern}|{_UUID_TEXT.pattern}|{_NOTHING_TO_FIND.pattern}")
 
 #: Ids found clean lately: the same ids come back with every event of a visit, and judging one
 #: is the expensive part when it has many digits (a session id with a timestamp in it). Only
