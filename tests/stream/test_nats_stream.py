@@ -123,3 +123,53 @@ def test_a_deleted_group_holds_nothing_back(nats_url: str) -> None:
         stream.delete_group("never-was")
         assert [g.group for g in stream.stats().groups] == ["loader"]
         assert len(stream.append([("k", b"y")] * 5)) == 5
+
+
+def _files_holding(root: Path, needle: bytes) -> list[str]:
+    return [str(p.relative_to(root)) for p in sorted(root.rglob("*")) if p.is_file() and needle in p.read_bytes()]
+
+
+def _wait_files(root: Path, needle: bytes, *, present: bool, timeout: float = 10.0) -> list[str]:
+    """The files holding `needle` once that is `present` or not (JetStream writes a block soon after a publish)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _files_holding(root, needle)
+        if bool(found) == present or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_an_erased_record_is_gone_from_the_servers_files_and_its_api(tmp_path: Path) -> None:
+    """`redact` is JetStream's secure erase: no file of the store keeps the record's bytes, and no API returns it."""
+    import asyncio
+
+    import nats
+    import nats.js.errors
+
+    from nats_server import NatsServer
+
+    marker = uuid.uuid4().hex.encode()
+    store = tmp_path / "store"
+    server = NatsServer(store).start()
+    try:
+        with open_stream(f"{server.url}/gone", partitions=1, max_bytes=None, max_lag_records=None) as stream:
+            stream.append([("k", b'{"site_id":"s1","n":1}'), ("k-" + marker.decode(), b'{"x":"' + marker + b'"}')])
+            stream.append([("k", b'{"site_id":"s1","n":2}')])
+            assert _wait_files(store, marker, present=True), "the scan must find the record before the erasure"
+            assert stream.redact("s1", lambda key, payload: marker in payload) == 1
+            assert _wait_files(store, marker, present=False) == []
+            assert [r.offset for r in stream.read(0, 0, 10)] == [0, 1, 2]
+
+            async def get(seq: int) -> bytes:
+                nc = await nats.connect(server.url)
+                try:
+                    msg = await nc.jetstream().get_msg("gone_p0", seq)
+                    return bytes(msg.data or b"")
+                finally:
+                    await nc.close()
+
+            assert asyncio.run(get(1)) == b'{"site_id":"s1","n":1}'
+            with pytest.raises(nats.js.errors.NotFoundError):
+                asyncio.run(get(2))  # what `nats stream get gone_p0 2` asks
+    finally:
+        server.stop()

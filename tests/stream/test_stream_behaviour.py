@@ -238,3 +238,74 @@ def test_stream_id_is_kept_on_reopen_and_new_for_a_new_stream(
         assert other.stream_id != sid
     finally:
         other.close()
+
+
+def _keys_per_partition(prefix: str, partitions: int = 4) -> list[str]:
+    """One key of `prefix` that lands in each partition, in partition order."""
+    keys: dict[int, str] = {}
+    i = 0
+    while len(keys) < partitions:
+        keys.setdefault(partition_for(f"{prefix}-{i}", partitions), f"{prefix}-{i}")
+        i += 1
+    return [keys[p] for p in range(partitions)]
+
+
+def _said(who: str, n: int) -> bytes:
+    return f'{{"kind":"event/1","site_id":"s1","who":"{who}","n":{n}}}'.encode()
+
+
+def _janes(key: str, payload: bytes) -> bool:
+    return b'"who":"jane"' in payload
+
+
+def test_redact_leaves_tombstones_at_the_erased_offsets(open_stream_at: Callable[..., Stream]) -> None:
+    """Jane's records are each partition's first and last and some in between; John's all stay."""
+    from clicklake.stream.redact import REASON
+
+    stream = open_stream_at(partitions=4, max_bytes=None, max_lag_records=None)
+    jane, john = _keys_per_partition("jane"), _keys_per_partition("john")
+    batches = [[(k, _said("jane", 0)) for k in jane]]
+    batches += [[(k, _said("john", n)) for k in john] + [(k, _said("jane", n)) for k in jane[::2]] for n in (1, 2)]
+    batches += [[(k, _said("john", 3)) for k in john], [(k, _said("jane", 4)) for k in jane]]
+    acks = [ack for batch in batches for ack in stream.append(batch)]
+    sent = dict(zip(acks, [r for batch in batches for r in batch], strict=True))
+    erased = {where for where, (_, payload) in sent.items() if _janes("", payload)}
+    assert len(erased) == 12 and len(sent) - len(erased) == 12
+
+    assert stream.redact("s1", _janes) == 12
+    # and seen from a stream opened afterwards, as another process (the loader) sees it
+    for reader in (stream, open_stream_at(max_bytes=None, max_lag_records=None)):
+        for p in range(4):
+            got = _read_all(reader, p)
+            assert [o for o, _, _ in got] == [o for q, o in sorted(sent) if q == p]  # from 0, no gap
+            for offset, key, payload in got:
+                if (p, offset) in erased:
+                    assert payload.startswith(b'{"kind":"rejected"') and REASON.encode() in payload
+                    assert b"jane" not in payload and "jane" not in key
+                else:
+                    assert (key, payload) == sent[(p, offset)]
+            # each erased offset read alone (a reader's binary search) is its tombstone, the last one too
+            for q, offset in sorted(erased):
+                if q == p:
+                    [alone] = reader.read(p, offset, 1)
+                    assert alone.offset == offset and b'"reason":"erased"' in alone.payload
+        assert all(part.first_offset == 0 for part in reader.stats().partitions)
+    assert stream.redact("s1", _janes) == 0  # nothing of hers is left to erase
+    more = stream.append([(jane[1], _said("john", 5))])
+    assert [r.offset for r in stream.read(1, more[0][1] - 1, 10)] == [more[0][1] - 1, more[0][1]]
+
+
+def test_redact_then_trim_tells_erased_from_trimmed(open_stream_at: Callable[..., Stream]) -> None:
+    """A reader before the first retained record sees the trimmed ones as a gap and an erased one as a tombstone."""
+    stream = open_stream_at(partitions=1, max_bytes=None, max_lag_records=None)
+    for n in range(10):  # one append each: the local stream trims whole appends
+        stream.append([("k", _said("jane" if n in (4, 7, 9) else "john", n))])
+    stream.commit("loader", 0, 4)
+    time.sleep(0.02)  # a record appended in this millisecond is not older than 0 s
+    assert stream.trim(max_age_s=0).records == 4  # offsets 0-3; the loader has read them
+    assert stream.redact("s1", _janes) == 3  # offset 4 is now the first retained, 9 the last
+    got = _read_all(stream, 0)
+    assert [o for o, _, _ in got] == [4, 5, 6, 7, 8, 9]
+    assert [b"erased" in p for _, _, p in got] == [True, False, False, True, False, True]
+    assert stream.read(0, 0, 1)[0].offset == 4  # below: the trimmed ones are a gap, as before
+    assert stream.stats().partitions[0].first_offset == 4

@@ -8,6 +8,9 @@ suite in `tests/stream/test_stream_behaviour.py` is the executable form of this 
   keep their order.
 - Offsets are per partition, start at 0 and are contiguous: the n-th record ever appended
   to a partition has offset n. Retention removes records from the front only.
+- `redact` (a person's erasure) makes records unreadable without moving any offset: an
+  erased record reads back as a tombstone, a `rejected` payload with the reason `erased`
+  and no bytes (`clicklake.stream.redact.tombstone`), so a reader never sees a gap for it.
 - `append` is atomic and durable when it returns: every record of the batch is stored, or
   none is and it raises (`StreamFullError`, `StreamUnavailableError`).
 - A consumer group's committed offset is the next offset it will read.
@@ -21,6 +24,9 @@ from collections.abc import Callable, Sequence
 from typing import Final, Protocol, runtime_checkable
 
 from msgspec import Struct
+
+#: Decides whether a record is to be erased: (key, payload) -> True to erase it.
+RecordMatch = Callable[[str, bytes], bool]
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -165,6 +171,16 @@ class Stream(Protocol):
 
     def trim(self, max_age_s: float | None = None, max_bytes: int | None = None) -> TrimResult:
         """Apply retention by age and by size; each backend documents its exact rule."""
+        ...
+
+    def redact(self, site_id: str, match: RecordMatch) -> int:
+        """Erase every retained record that `match` names (an erasure of site `site_id`); how many were erased.
+
+        Afterwards no reader gets their bytes back: each reads as a tombstone at its offset
+        (see the module docstring), also for a reader that had not reached it yet. Records
+        appended while it runs may be left for a later call; each backend documents how the
+        bytes leave its storage.
+        """
         ...
 
     def close(self) -> None:

@@ -44,6 +44,9 @@ Retention (`trim`), whole chunks from the front of each partition only:
   how many, so the caller can log and alert.
 
 Deleted pages are reused by later appends; the file does not shrink.
+
+Erasure (`redact`): records are overwritten in place with tombstones of the same size and
+the file is compacted; see `stream/redact.py`.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from clicklake.stream.base import (
     GroupStats,
     PartitionLag,
     PartitionStats,
+    RecordMatch,
     StreamRecord,
     StreamStats,
     TrimResult,
@@ -541,6 +545,12 @@ class LocalStream:
                 (part,),
             )
         return TrimResult(records, nbytes_total, unread)
+
+    def redact(self, site_id: str, match: RecordMatch) -> int:
+        """Overwrite the records `match` names with tombstones of the same size, then compact the file."""
+        from clicklake.stream.redact import redact_local  # redact.py builds on this module
+
+        return redact_local(self.path, site_id, match)
 
     def close(self) -> None:
         """Close the database connection; idempotent."""

@@ -4,8 +4,9 @@ Layout on the server, all visible with the `nats` CLI:
 
 - One JetStream stream per partition, `NAME_p<n>`, holding subject `NAME.p.<n>`, with file
   storage. A partition's offset is its stream's sequence minus one: JetStream numbers a
-  stream's messages 1, 2, 3, ... without gaps and removes them from the front only (we never
-  delete single messages), which is exactly the contract's per-partition contiguous offsets.
+  stream's messages 1, 2, 3, ... without gaps and retention removes them from the front only,
+  which is exactly the contract's per-partition contiguous offsets. Single messages are
+  deleted only by an erasure, which logs them first (below).
   One stream for all partitions would number messages across partitions, and an offset
   would need a second index to find its message.
 - Every partition stream carries metadata `clicklake.partitions` (fixed at creation) and
@@ -15,6 +16,7 @@ Layout on the server, all visible with the `nats` CLI:
 - A record's payload is the message body; header `Clicklake-Record` holds its append time
   (the appender's clock, as on the local stream, so lag ages and retention by age do not
   depend on the server's clock) and its key (percent-encoded).
+- `NAME_erased` (subject `NAME.erased`), made by the first erasure: the erasure log (below).
 - A consumer group is one durable consumer named after the group on each partition stream,
   created at the group's first commit. Nobody pulls from it: it is a position. `commit` moves
   it with JetStream's consumer reset (ADR-60, nats-server 2.14 or later) to the sequence
@@ -52,6 +54,23 @@ stored bytes exceed `max_bytes`, each partition drops the same share of its olde
 (the local backend drops the oldest chunks of any partition first; equal shares are the same
 when keys spread evenly).
 
+Erasure (`redact`): each partition is read from its first retained sequence to its last, and
+the records `match` names are deleted with JetStream's message delete as a secure erase (the
+file store overwrites the record with random bytes; `nats_wire.erase_msg`). Before it deletes
+anything, the erasure appends their sequences, append times and site id to the erasure log
+(`nats_wire.ErasedLog`). A deletion leaves a hole in the sequence, and deleting a partition's
+first message moves its first sequence up just as a purge does, so the stream alone cannot
+tell an erased record from one retention dropped; the log can. `read` hands out an erased
+record as the tombstone the local backend leaves in its place (`stream.redact.tombstone`, here
+without padding), at its own offset and append time: offsets stay contiguous, the loader keeps
+an empty quarantine row ("something arrived and was erased") instead of counting a loss, and
+realtime and the destinations skip it as a rejection. A reader reads the log again when it
+meets a hole the log it has read does not explain, and, at most every `CHECK_INTERVAL_S`, when
+a read finds nothing (a partition's last record erased: its sequence stays the last). `stats`
+counts an erased run just before the first retained message as retained (it reads back as
+tombstones); its `records` are the messages JetStream holds. A record erased and then purged
+by retention is a trimmed record like any other.
+
 nats-py is asyncio and `Stream` is synchronous: each `NatsStream` runs one event loop in a
 background thread, and every method submits a coroutine to it and waits for the answer.
 """
@@ -78,6 +97,7 @@ from clicklake.stream.base import (
     GroupStats,
     PartitionLag,
     PartitionStats,
+    RecordMatch,
     StreamRecord,
     StreamStats,
     TrimResult,
@@ -86,13 +106,18 @@ from clicklake.stream.base import (
 from clicklake.stream.errors import StreamFullError, StreamUnavailableError
 from clicklake.stream.nats_wire import (
     RECORD_HEADER,
+    ErasedLog,
+    Message,
     PartitionState,
     Publisher,
     direct_get,
+    erase_msg,
+    explained,
     first_seq_at,
     msg_id,
     parse_uri,
     record_header,
+    with_tombstones,
 )
 
 DEFAULT_PARTITIONS: Final = 4
@@ -100,6 +125,8 @@ DEFAULT_MAX_BYTES: Final = 1 << 30
 DEFAULT_MAX_LAG_RECORDS: Final = 10_000_000
 #: Seconds the consumer positions behind the backpressure check may be old.
 CHECK_INTERVAL_S: Final = 0.5
+#: Records an erasure reads per request, and deletes per erasure log entry.
+REDACT_BATCH: Final = 256
 
 T = TypeVar("T")
 
@@ -162,6 +189,7 @@ class NatsStream:
         except BaseException:
             self.close()
             raise
+        self._erased = ErasedLog(name, self._id)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -345,14 +373,24 @@ class NatsStream:
         )
 
     def read(self, partition: int, offset: int, max_records: int, wait: float = 0) -> list[StreamRecord]:
-        """Up to `max_records` records from `offset` on (one direct batch get); polls up to `wait` seconds."""
+        """Up to `max_records` records from `offset` on (one direct batch get), an erased one as its tombstone;
+        polls up to `wait` seconds."""
         self._check_partition(partition)
 
         def read_once() -> list[StreamRecord]:
-            got = self._run(direct_get(self._nc, self._sname(partition), offset + 1, max_records, self.timeout), "read")
+            got = self._run(self._read(partition, offset + 1, max_records), "read")
             return [StreamRecord(partition, seq - 1, key, payload, ts) for seq, key, payload, ts in got]
 
         return poll_read(partition, offset, max_records, wait, read_once)
+
+    async def _read(self, partition: int, seq: int, max_records: int) -> list[Message]:
+        got = await direct_get(self._nc, self._sname(partition), seq, max_records, self.timeout)
+        log = self._erased
+        # a hole the log read so far does not explain; or nothing there, when an erased last record may be
+        stale = not explained(seq, got, log.of(partition)) if got else time.monotonic() - log.read_at > CHECK_INTERVAL_S
+        if stale:
+            await log.refresh(self._nc, self.timeout)
+        return with_tombstones(seq, got, log.of(partition), max_records, ended=len(got) < max_records)
 
     def commit(self, group: str, partition: int, offset: int) -> None:
         """Move `group`'s consumer on the partition so its ack floor is `offset` (backwards too, to replay)."""
@@ -426,14 +464,32 @@ class NatsStream:
         return out
 
     def stats(self) -> StreamStats:
-        """Sequences and stored bytes per partition stream, and every consumer group's position and lag."""
+        """Sequences and stored bytes per partition stream, and every consumer group's position and lag.
+
+        The first offset counts the erased records just before the first retained one (they
+        read back as tombstones); `records` is what JetStream holds.
+        """
         state = self._state(fresh=True)
+        firsts = self._run(self._first_readable(state), "stats")
         parts = [
-            PartitionStats(p, max(s.first_seq - 1, 0), s.last_seq, s.messages, s.bytes) for p, s in enumerate(state)
+            PartitionStats(p, first - 1, s.last_seq, s.messages, s.bytes)
+            for p, (s, first) in enumerate(zip(state, firsts, strict=True))
         ]
         names = sorted({g for s in state for g in s.floors})
         groups = [GroupStats(g, self._run(self._lag(state, g), "stats")) for g in names]
         return StreamStats(self.backend, parts, groups)
+
+    async def _first_readable(self, state: list[PartitionState]) -> list[int]:
+        """Per partition, the first sequence a read returns: the first retained, or an erased one before it."""
+        await self._erased.refresh(self._nc, self.timeout)
+        out = []
+        for p, s in enumerate(state):
+            erased = self._erased.of(p)
+            first = max(s.first_seq, 1)
+            while first - 1 in erased:
+                first -= 1
+            out.append(first)
+        return out
 
     def trim(self, max_age_s: float | None = None, max_bytes: int | None = None) -> TrimResult:
         """Purge from the front of each partition stream by age, then by size (the module docstring's rule)."""
@@ -476,6 +532,37 @@ class NatsStream:
             unread += max(0, (keep_from - 1) - max(s.first_seq - 1, read_to))
         self._cache = None
         return TrimResult(records, nbytes, unread)
+
+    def redact(self, site_id: str, match: RecordMatch) -> int:
+        """Erase the retained records `match` names with JetStream's secure delete, each batch logged first; how many.
+
+        Records appended while it runs, after the last sequence it saw in their partition, are
+        not looked at. See "Erasure" in the module docstring.
+        """
+        erased = 0
+        for p in range(self._n):
+            name = self._sname(p)
+            state = self._run(self._js.stream_info(name), "redact").state
+            seq, last = max(state.first_seq, 1), state.last_seq
+            found: list[tuple[int, int]] = []
+            while seq <= last:
+                got = self._run(direct_get(self._nc, name, seq, REDACT_BATCH, self.timeout), "redact")
+                got = [m for m in got if m[0] <= last]
+                if not got:
+                    break
+                found += [(s, ts) for s, key, payload, ts in got if match(key, payload)]
+                seq = got[-1][0] + 1
+            for i in range(0, len(found), REDACT_BATCH):
+                erased += self._run(self._erase(p, site_id, found[i : i + REDACT_BATCH]), "redact")
+        self._cache = None
+        self._erased.read_at = float("-inf")  # this process's next empty read looks at the log again
+        return erased
+
+    async def _erase(self, partition: int, site_id: str, records: list[tuple[int, int]]) -> int:
+        await self._erased.add(self._js, partition, site_id, records)  # stored before anything goes
+        name = self._sname(partition)
+        done = await asyncio.gather(*(erase_msg(self._nc, name, seq, self.timeout) for seq, _ in records))
+        return sum(done)
 
     def close(self) -> None:
         """Drain the connection and stop the loop thread; idempotent."""

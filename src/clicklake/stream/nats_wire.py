@@ -6,12 +6,18 @@ request `{"seq": S, "batch": N}` to `$JS.API.DIRECT.GET.<stream>` answers with u
 messages from sequence S on (skipping purged ones), each with its sequence and timestamp in
 headers, then a status message 204 "EOB" (or one 404 when there is nothing). That is the
 backend's `read`: one round trip, and no consumer state on the server for a positional read.
+
+The erasure log (`ErasedLog`, `with_tombstones`) is what lets a reader tell a record that an
+erasure deleted from one that retention purged; see "Erasure" in `stream/nats.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final
@@ -20,8 +26,10 @@ from urllib.parse import quote, unquote, urlsplit
 import msgspec
 import nats.errors
 import nats.js.errors
+from nats.js import api
 
 from clicklake.errors import ConfigError
+from clicklake.stream.redact import tombstone
 
 DEFAULT_NAME: Final = "clicklake"
 _NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
@@ -69,6 +77,8 @@ async def _request(nc: Any, stream: str, body: dict[str, Any], timeout: float) -
                 done.set_result(None)
         elif status in ("204", "404"):
             done.set_result(None)
+        elif status == "503":  # no stream of that name answers direct gets
+            done.set_exception(nats.errors.NoRespondersError())
         else:
             done.set_exception(nats.errors.Error(f"direct get on {stream}: status {status} {msg.headers}"))
 
@@ -232,3 +242,157 @@ class Publisher:
                 raise result
             seqs.append(result)
         return seqs
+
+
+#: A message as `direct_get` returns it: (sequence, key, payload, append time in Unix ms).
+Message = tuple[int, str, bytes, int]
+#: JetStream's error code for a message delete whose sequence is not in the stream (any more).
+SEQUENCE_NOT_FOUND: Final = 10043
+
+
+async def erase_msg(nc: Any, stream: str, seq: int, timeout: float) -> bool:
+    """Delete message `seq` of `stream` with JetStream's secure erase; False when it was not there (any more).
+
+    `"no_erase": false` is the server's default, said here in so many words: the file store
+    overwrites the message's record with random bytes (on disk and in its cache) before it
+    forgets it, where `"no_erase": true` would only mark it deleted.
+    """
+    body = json.dumps({"seq": seq, "no_erase": False}).encode()
+    reply = await nc.request(f"$JS.API.STREAM.MSG.DELETE.{stream}", body, timeout=timeout)
+    answer = json.loads(reply.data)
+    error = answer.get("error")
+    if error:
+        if error.get("err_code") == SEQUENCE_NOT_FOUND:
+            return False
+        raise nats.js.errors.APIError(
+            code=error.get("code"), description=error.get("description"), err_code=error.get("err_code")
+        )
+    return bool(answer.get("success"))
+
+
+class ErasedEntry(msgspec.Struct, frozen=True):
+    """One message of the erasure log: records of one partition that one erasure deletes."""
+
+    stream_id: str
+    partition: int
+    site_id: str | None
+    #: (sequence, append time in Unix ms) of each record
+    records: list[tuple[int, int]]
+
+
+_encode_entry = msgspec.json.Encoder().encode
+_decode_entry = msgspec.json.Decoder(ErasedEntry).decode
+
+
+class ErasedLog:
+    """The erasure log of the clicklake stream NAME: JetStream stream `NAME_erased`, subject `NAME.erased`.
+
+    Created by the first erasure. It holds sequence numbers, append times and site ids, nothing
+    of a person. An entry names the stream's id, so a stream deleted and created again under
+    the same name does not take the old entries for its own. This object is what one process has
+    read of it; its coroutines run on the `NatsStream`'s event loop, one at a time.
+    """
+
+    def __init__(self, name: str, stream_id: str) -> None:
+        self.stream, self.subject = f"{name}_erased", f"{name}.erased"
+        self.stream_id = stream_id
+        self.read_at = float("-inf")  # monotonic time of the last refresh
+        self._seqs: dict[int, dict[int, tuple[str | None, int]]] = {}
+        self._next = 1  # the next log sequence to read
+
+    def of(self, partition: int) -> Mapping[int, tuple[str | None, int]]:
+        """The erased sequences of `partition` known here: sequence -> (site id, append time in ms)."""
+        return self._seqs.get(partition, {})
+
+    async def add(self, js: Any, partition: int, site_id: str, records: list[tuple[int, int]]) -> None:
+        """Append one entry (the log created first if it is missing); returns once JetStream has stored it."""
+        try:
+            await js.stream_info(self.stream)
+        except nats.js.errors.NotFoundError:
+            config = api.StreamConfig(
+                name=self.stream,
+                description=f"clicklake stream {self.stream.removesuffix('_erased')}: the records erasures deleted",
+                subjects=[self.subject],
+                retention=api.RetentionPolicy.LIMITS,
+                storage=api.StorageType.FILE,
+                allow_direct=True,
+            )
+            with contextlib.suppress(nats.js.errors.BadRequestError):  # another erasure created it first
+                await js.add_stream(config)
+        entry = ErasedEntry(self.stream_id, partition, site_id, records)
+        await js.publish(self.subject, _encode_entry(entry), stream=self.stream)
+
+    async def refresh(self, nc: Any, timeout: float, batch: int = 256) -> None:
+        """Read the entries added since the last refresh (none when there is no log yet)."""
+        while True:
+            try:
+                msgs = await _request(nc, self.stream, {"seq": self._next, "batch": batch}, timeout)
+            except nats.errors.NoRespondersError:
+                msgs = []  # no erasure has made the log yet
+            for m in msgs:
+                self._next = int(m.headers["Nats-Sequence"]) + 1
+                try:
+                    entry = _decode_entry(m.data)
+                except msgspec.MsgspecError:
+                    continue  # not written by clicklake
+                if entry.stream_id == self.stream_id:
+                    known = self._seqs.setdefault(entry.partition, {})
+                    for seq, append_ms in entry.records:
+                        known[seq] = (entry.site_id, append_ms)
+            if len(msgs) < batch:
+                break
+        self.read_at = time.monotonic()
+
+
+def explained(start: int, got: list[Message], erased: Mapping[int, object]) -> bool:
+    """Whether every sequence missing from `got` (a direct get from `start` on) is in `erased`."""
+    if not got or (got[0][0] == start and got[-1][0] - start + 1 == len(got)):
+        return True
+    expect = start
+    for m in got:
+        if any(s not in erased for s in range(expect, m[0])):
+            return False
+        expect = m[0] + 1
+    return True
+
+
+def with_tombstones(
+    start: int, got: list[Message], erased: Mapping[int, tuple[str | None, int]], limit: int, *, ended: bool
+) -> list[Message]:
+    """`got` (a direct get from `start` on) with an erased record's tombstone at each sequence `erased` names.
+
+    Before the first message, only the erased sequences just before it are filled: anything
+    below them was purged by retention, and stays a gap the reader sees. Between messages, a
+    gap that is not all erased ends the answer before it, so that the next read starts at
+    it and sees it. After the last message (`ended`: nothing more was there), the erased
+    sequences that follow it are filled. At most `limit` messages.
+    """
+    if got and got[0][0] == start and got[-1][0] - start + 1 == len(got) and not (ended and got[-1][0] + 1 in erased):
+        return got  # no gap, nothing erased at the end: the usual read
+    out: list[Message] = []
+
+    def fill(first: int, end: int) -> None:
+        for seq in range(first, min(end, first + limit - len(out))):
+            site_id, append_ms = erased[seq]
+            out.append((seq, "", tombstone(site_id), append_ms))
+
+    expect = start
+    for m in got:
+        seq = m[0]
+        if seq > expect:
+            run = seq
+            while run > expect and run - 1 in erased:
+                run -= 1
+            if run > expect and out:
+                return out  # a gap that is not an erasure's: the next read starts at it
+            fill(run, seq)
+        if len(out) >= limit:
+            return out
+        out.append(m)
+        expect = seq + 1
+    if ended:
+        end = expect
+        while end in erased:
+            end += 1
+        fill(expect, end)
+    return out[:limit]

@@ -1,5 +1,8 @@
 """Erasure in the embedded stream: records of one person overwritten in place, then the file compacted.
 
+`LocalStream.redact` calls `redact_local`. `tombstone` is also what the NATS backend reads
+back in place of a record it erased (`stream/nats.py`).
+
 The stream keeps every record for `stream.retention_hours` after it was loaded, so an
 erasure must reach it too. A record is never removed (offsets stay contiguous, and the
 loader's position stays valid): its key and payload are replaced by a tombstone of the
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -26,24 +28,25 @@ import msgspec
 
 from clicklake._filelock import pause
 from clicklake.errors import TransientError
+from clicklake.stream.base import RecordMatch
 from clicklake.stream.local import DB_NAME
 
 log = logging.getLogger(__name__)
-
-#: Decides whether a record is the person's: (key, payload) -> True to overwrite it.
-RecordMatch = Callable[[str, bytes], bool]
 
 REASON: Final = "erased"
 _pairs = msgspec.msgpack.Decoder(list[tuple[str, bytes]])
 _encode = msgspec.msgpack.Encoder().encode
 
 
-def tombstone(site_id: str | None, size: int) -> bytes:
-    """A `rejected` payload with no bytes, exactly `size` bytes long when it fits (longer only when it cannot)."""
+def tombstone(site_id: str | None, size: int = 0) -> bytes:
+    """A `rejected` payload with no bytes, exactly `size` bytes long when it fits (longer only when it cannot).
+
+    `size=0`: no size to keep (the NATS backend's tombstones), so the site is always named.
+    """
     body = msgspec.json.encode(
         {"kind": "rejected", "site_id": site_id, "received_ts": 0, "source": "erase", "reason": REASON, "raw": ""}
     )
-    if len(body) > size:
+    if size and len(body) > size:
         body = msgspec.json.encode(
             {"kind": "rejected", "site_id": None, "received_ts": 0, "source": "erase", "reason": REASON, "raw": ""}
         )
