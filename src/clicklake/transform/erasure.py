@@ -7,9 +7,11 @@ the person was on; it reaches left to the stream, the lake and the metadata data
 and the collectors go on):
 
 1. finds the person's ids (`clicklake.lake.erase.find_subject`);
-2. overwrites their records in the embedded stream, then waits until the loader has
-   committed everything the stream held at that moment, so that no copy of theirs is on
-   its way into bronze (the wait ends early when no loader moves);
+2. erases their records in the stream (`Stream.redact`: overwritten in place in the
+   embedded stream, securely deleted on NATS JetStream; either way a reader gets a tombstone
+   at their offsets), then waits until the loader has committed everything the stream held
+   at that moment, so that no copy of theirs is on its way into bronze (the wait ends early
+   when no loader moves);
 3. deletes their rows from every table, bronze first (copy-on-write commits retried on
    conflicts with the loader), rebuilds the silver and gold days they were on from bronze
    (gold's aggregates without them) and deletes again whatever arrived meanwhile;
@@ -27,7 +29,6 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pyiceberg.catalog import Catalog
@@ -52,7 +53,7 @@ from clicklake.lake.erase import (
 from clicklake.lake.rows import expire_all, referenced, sweep_files, sweep_orphans, table_name
 from clicklake.lake.tables import BRONZE_QUARANTINE, ensure_tables
 from clicklake.load.loader import COMMIT_LOCK
-from clicklake.stream.redact import compact_sqlite_file, redact_local
+from clicklake.stream.redact import compact_sqlite_file
 from clicklake.transform.plan import watermark_of
 from clicklake.transform.runner import Transformer
 from clicklake.transform.tables import GOLD_KPI_DAILY
@@ -160,23 +161,24 @@ def export_person(settings: Settings, site_id: str, user_id_hash: str) -> dict[s
 
 
 def _erase_from_stream(settings: Settings, subject: Subject, say: Callable[[str], None]) -> int:
-    """Overwrite the person's records in the embedded stream and wait for the loader; records overwritten."""
+    """Erase the person's records in the stream and wait for the loader; records erased."""
     from clicklake.load import GROUP
     from clicklake.stream import stream_from_settings
 
-    uri = settings.stream_uri
-    if "://" in uri and not uri.startswith(("local:", "file:")):
-        say(f"the stream {uri} is not the embedded one: its records expire by its own retention")
-        return 0
     stream = stream_from_settings(settings)
     try:
-        path = Path(getattr(stream, "path"))  # noqa: B009 - LocalStream's folder
-        head = {p.partition: p.next_offset for p in stream.stats().partitions}
-        overwritten = redact_local(path, subject.site_id, payload_match(subject))
+        stats = stream.stats()
+        if stats.backend == "nats":
+            say("deleting their records from the NATS JetStream stream (secure erase), every partition")
+        else:
+            say("overwriting their records in the embedded stream with tombstones")
+        head = {p.partition: p.next_offset for p in stats.partitions}
+        erased = stream.redact(subject.site_id, payload_match(subject))
+        say(f"{erased} stream record(s) of theirs erased; a reader gets an empty tombstone in their place")
         _wait_for_loader(stream, GROUP, head, say)
     finally:
         stream.close()
-    return overwritten
+    return erased
 
 
 def _wait_for_loader(stream: Any, group: str, head: dict[int, int], say: Callable[[str], None]) -> None:
