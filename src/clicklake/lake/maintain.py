@@ -42,13 +42,14 @@ from pyiceberg.expressions.literals import literal
 from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
-from pyiceberg.table import FileScanTask, Table, TableProperties
+from pyiceberg.table import FileScanTask, Table
 
 if TYPE_CHECKING:
     from clicklake.lake.retention import Limits
 
 from clicklake.config import LakeSettings
 from clicklake.errors import TerminalError
+from clicklake.lake.commit_view import commit_once
 from clicklake.lake.position import carry_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE
 from clicklake.lake.unreferenced import remove_unreferenced_files, storage_clock
@@ -350,13 +351,6 @@ def replace_files(table: Table, old: list[DataFile], new: list[DataFile], proper
         for data_file in new:
             rewrite.append_data_file(data_file)
     tx.commit_transaction()
-
-
-def commit_once(table: Table) -> Table:
-    """A view of `table` whose commits pyiceberg does not retry itself (see the module docstring)."""
-    properties = {**table.metadata.properties, TableProperties.COMMIT_NUM_RETRIES: "0"}
-    metadata = table.metadata.model_copy(update={"properties": properties})
-    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog, table.config)
 
 
 def discard_files(io: FileIO, files: Iterable[DataFile]) -> None:

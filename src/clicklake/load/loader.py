@@ -56,7 +56,7 @@ from clicklake._failpoint import failpoint
 from clicklake._filelock import exclusive
 from clicklake.errors import ConfigError, TransientError
 from clicklake.lake.bounds import upper_bound
-from clicklake.lake.maintain import commit_once
+from clicklake.lake.commit_view import commit_once
 from clicklake.lake.position import StreamPosition, committed_position
 from clicklake.lake.tables import BRONZE_EVENTS, BRONZE_QUARANTINE, QUARANTINE_SCHEMA, ensure_tables
 from clicklake.load.convert import Converter
