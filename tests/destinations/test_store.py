@@ -45,14 +45,33 @@ def test_dead_letters_keep_the_payloads_and_an_erasure_removes_one_persons(store
     assert [(x.letter_id, x.events, x.attempts) for x in store.dead_letters("hook")] == [(first, 4, 3), (second, 2, 5)]
     assert store.get("hook").dead_lettered == 6
 
-    assert store.erase("s1", "u1") == 5  # 3 in the first letter, 2 in the second
+    assert store.erase("s1", {"u1"}) == 5  # 3 in the first letter, 2 in the second
     assert [x.letter_id for x in store.dead_letters()] == [first]
     [kept] = store.letter_payloads(first)
     assert msgspec.json.decode(kept)["site_id"] == "s2"
-    assert store.erase("s1", "u1") == 0
+    assert store.erase("s1", {"u1"}) == 0
     destination, letters = store.remove("hook")
     assert (destination.name, letters) == ("hook", 1)
     assert store.dead_letters() == []
+
+
+def test_an_erasure_also_finds_the_events_sent_under_an_anonymous_id_of_theirs(store: Store) -> None:
+    """Before they logged in, a person's events carry only their anonymous id (the erasure finds it with their
+    user id in bronze); those go too, and another visitor's events of the same site stay."""
+    store.add("hook", "webhook", "https://example.test/")
+    anonymous, logged_in, stranger = records(3, site_id="s1", prefix="a")
+    for record, user_id_hash, anonymous_id in (
+        (anonymous, None, "anon-1"),
+        (logged_in, "u1", "anon-1"),
+        (stranger, None, "anon-2"),
+    ):
+        record.user.user_id_hash, record.user.anonymous_id = user_id_hash, anonymous_id
+        record.user.visitor_id = user_id_hash or anonymous_id
+    letter = store.dead_letter("hook", [encode_payload(r) for r in (anonymous, logged_in, stranger)], 3, "HTTP 500")
+    assert store.erase("s1", {"u1", "anon-1"}) == 2
+    [kept] = store.letter_payloads(letter)
+    assert msgspec.json.decode(kept)["user"]["anonymous_id"] == "anon-2"
+    assert store.erase("s2", {"anon-2"}) == 0  # the id on another site is somebody else
 
 
 def test_metrics_show_each_destinations_totals_and_pending_dead_letters(store: Store) -> None:

@@ -24,10 +24,14 @@ import httpx
 import pytest
 
 from clicklake import cli
+from clicklake.config import Settings
+from clicklake.destinations import Store
 from clicklake.lake.catalog import open_catalog
 from clicklake.lake.erase import email_hash
 from clicklake.query.engine import query
+from clicklake.schema.envelope import encode_payload
 from conftest import run_clicklake, serving
+from samples import records
 
 EMAIL = "  Jane.Doe+Erase@Example.COM "
 ANON = "anon-" + uuid.uuid4().hex
@@ -206,6 +210,16 @@ def test_erase_while_ingesting(
     assert user_hash in document["tables"]["bronze.quarantine"][0]["raw_text"]
     exported.unlink()
 
+    # a destination that was down kept dead letters: the person's events from before and after they logged
+    # in (only the anonymous id, then both), and another visitor's
+    store = Store.open(Settings(data=str(data)))
+    store.add("down", "webhook", "http://127.0.0.1:9/", site_id="no-such-site")  # forwards nothing meanwhile
+    letter_records = records(3, site_id=site, prefix="dl-")
+    for record, ids in zip(letter_records, ((None, ANON), (user_hash, ANON), ("other-x", None)), strict=True):
+        record.user.user_id_hash, record.user.anonymous_id = ids
+        record.user.visitor_id = ids[0] or ids[1]
+    letter = store.dead_letter("down", [encode_payload(r) for r in letter_records], 5, "HTTP 503")
+
     kpi = (
         "select sum(revenue_minor) as revenue, sum(conversions) as conversions "
         "from gold.kpi_daily where dimension = 'all'"
@@ -243,6 +257,10 @@ def test_erase_while_ingesting(
     assert receipt["rows"]["silver.events"] == 5
     assert receipt["rows"]["gold.fact_orders"] == 1
     assert receipt["rows"]["stream"] >= 6
+    assert receipt["rows"]["destinations.dead_letters"] == 2
+    [kept] = store.letter_payloads(letter)
+    assert json.loads(kept)["user"]["user_id_hash"] == "other-x"
+    store.close()
     assert receipt["files_deleted"] > 0
     assert acked > 0
     _wait_rows(root, "select count(*) as n from bronze.events where \"user\".user_id_hash like 'during-%'", acked)

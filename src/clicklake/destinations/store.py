@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 import msgspec
@@ -246,16 +247,17 @@ class Store:
                 )
             )
 
-    def erase(self, site_id: str, user_id_hash: str) -> int:
+    def erase(self, site_id: str, ids: Collection[str]) -> int:
         """Drop one person's events from every dead letter (an erasure request); returns how many went.
 
-        A person is matched by `user.user_id_hash`, or by `user.visitor_id` (which is the
-        hashed user id when the event carried one).
+        `ids` are the person's: the hashed user id and the anonymous ids found with it. An event
+        of the site is theirs when its `user.user_id_hash`, `user.anonymous_id` or
+        `user.visitor_id` (the hashed user id, else the anonymous id) is one of them.
         """
         dropped = 0
         for letter in self.dead_letters():
             payloads = self.letter_payloads(letter.letter_id)
-            kept = [p for p in payloads if not _belongs(p, site_id, user_id_hash)]
+            kept = [p for p in payloads if not _belongs(p, site_id, ids)]
             if len(kept) == len(payloads):
                 continue
             dropped += len(payloads) - len(kept)
@@ -273,6 +275,7 @@ class Store:
 
 class _Person(msgspec.Struct):
     user_id_hash: str | None = None
+    anonymous_id: str | None = None
     visitor_id: str | None = None
 
 
@@ -284,9 +287,10 @@ class _Owner(msgspec.Struct):
 _owner = msgspec.json.Decoder(_Owner)
 
 
-def _belongs(payload: bytes, site_id: str, user_id_hash: str) -> bool:
+def _belongs(payload: bytes, site_id: str, ids: Collection[str]) -> bool:
     owner = _owner.decode(payload)
-    return owner.site_id == site_id and user_id_hash in (owner.user.user_id_hash, owner.user.visitor_id)
+    user = owner.user
+    return owner.site_id == site_id and any(i in ids for i in (user.user_id_hash, user.anonymous_id, user.visitor_id))
 
 
 def _destination(row: Any) -> Destination:

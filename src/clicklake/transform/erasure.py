@@ -120,7 +120,7 @@ def erase_person(
                 match = raw_match(subject) if name == BRONZE_QUARANTINE else row_match(subject)
                 orphans = sweep_orphans(table, match)
                 files, nbytes = files + orphans.files, nbytes + orphans.bytes
-    dead_letters = _erase_dead_letters(settings, site_id, user_id_hash)
+    dead_letters = _erase_dead_letters(settings, site_id, subject.ids)
     if dead_letters:
         rows["destinations.dead_letters"] = dead_letters
     with Metadata.open(settings) as metadata:
@@ -201,13 +201,14 @@ def _wait_for_loader(stream: Any, group: str, head: dict[int, int], say: Callabl
         pause(0.2)
 
 
-def _erase_dead_letters(settings: Settings, site_id: str, user_id_hash: str) -> int:
-    """Drop the person's events from the destinations' dead letters (kept in the metadata database)."""
+def _erase_dead_letters(settings: Settings, site_id: str, ids: frozenset[str]) -> int:
+    """Drop the person's events (by their user id or an anonymous id of theirs) from the destinations'
+    dead letters (kept in the metadata database)."""
     from clicklake.destinations.store import Store
 
     store = Store.open(settings)
     try:
-        return store.erase(site_id, user_id_hash)
+        return store.erase(site_id, ids)
     finally:
         store.close()
 
