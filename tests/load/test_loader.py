@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from clicklake.lake.catalog import open_catalog
+from clicklake.lake.maintain import COMPACTIONS, compact
 from clicklake.lake.position import committed_position
 from clicklake.load import GROUP, Loader
 from clicklake.query.engine import query
@@ -143,6 +145,37 @@ def test_files_are_partitioned_and_sorted_by_site_then_time(stream: Stream, cata
         data = pq.read_table(path.removeprefix("file://"), columns=["site_id", "ts"]).to_pylist()
         assert data == sorted(data, key=lambda r: (r["site_id"], r["ts"]))
         assert len({r["site_id"] for r in data}) == 2
+
+
+def _codecs(table: Any) -> set[str]:
+    out = set()
+    for task in table.scan().plan_files():
+        meta = pq.ParquetFile(task.file.file_path.removeprefix("file://")).metadata
+        out |= {
+            meta.row_group(g).column(c).compression for g in range(meta.num_row_groups) for c in range(meta.num_columns)
+        }
+    return out
+
+
+def test_the_loaders_files_are_snappy_until_compaction_rewrites_the_hour_with_the_tables_zstd(
+    stream: Stream, catalog: Any, tmp_path: Path
+) -> None:
+    """The loader's small files skip zstd's set-up per column; the closed hour ends up compact and in zstd."""
+    loader = make_loader(stream, catalog, tmp_path)
+    for prefix in ("a", "b"):  # two commits: two files per partition of the hour
+        append(stream, records(18, prefix=prefix))
+        loader.drain()
+    table = catalog.load_table("bronze.events")
+    assert table.metadata.properties["write.parquet.compression-codec"] == "zstd"  # the table's own, unchanged
+    assert _codecs(table) == {"SNAPPY"}
+    hour_end = datetime.fromtimestamp(NOW_MS / 1000, UTC).replace(minute=0, second=0, microsecond=0)
+    report = compact(
+        table, next(r for r in COMPACTIONS if r.identifier == "bronze.events"), hour_end + timedelta(hours=2)
+    )
+    assert report.compacted and report.files_after < report.files_before
+    table.refresh()
+    assert _codecs(table) == {"ZSTD"}
+    assert len(ids(catalog)) == 36
 
 
 def test_run_commits_within_the_interval_and_on_stop(stream: Stream, catalog: Any, tmp_path: Path) -> None:

@@ -34,8 +34,15 @@ class _View(Table):
         return _Transaction(self)
 
 
-def commit_once(table: Table) -> Table:
-    """A view of `table` whose commits pyiceberg does not retry itself (see `clicklake.lake.maintain`)."""
+def commit_once(table: Table, *, codec: str | None = None) -> Table:
+    """A view of `table` whose commits pyiceberg does not retry itself (see `clicklake.lake.maintain`).
+
+    `codec`: the Parquet compression of the data files written through the view, in place of
+    the table's own (`write.parquet.compression-codec`). Only this process's writes see it: the
+    table's properties in the catalog do not change.
+    """
     properties = {**table.metadata.properties, TableProperties.COMMIT_NUM_RETRIES: "0"}
+    if codec is not None:
+        properties[TableProperties.PARQUET_COMPRESSION] = codec
     metadata = table.metadata.model_copy(update={"properties": properties})
     return _View(table.name(), metadata, table.metadata_location, table.io, table.catalog, table.config)

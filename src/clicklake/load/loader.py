@@ -71,6 +71,12 @@ GROUP: Final = "loader"
 COMMIT_LOCK: Final = "commit.lock"
 _REJECTED_PREFIX: Final = b'{"kind":"rejected"'
 _COMMIT_ATTEMPTS: Final = 8
+#: The Parquet codec of the loader's own files. They are small (one per partition a second) and
+#: short-lived: maintenance rewrites a closed hour into one file per partition with the table's
+#: codec (zstd). zstd's set-up on each column of each small file was about 3 ms of ~5, snappy's is
+#: near nothing; measured, a commit of 200 records took ~12 % less CPU, of 4,000 ~17 % less, for
+#: files ~1.3-1.6x the size until compaction. Snappy is the codec every Parquet reader knows.
+HOT_FILES_CODEC: Final = "snappy"
 
 
 class LoadStats(msgspec.Struct):
@@ -340,7 +346,7 @@ class Loader:
             try:
                 # Not pyiceberg's own retry: it would rebase the append but keep a summary whose other
                 # partitions' offsets were read before the race (seen: a commit dropping partition 0).
-                view = commit_once(table)
+                view = commit_once(table, codec=HOT_FILES_CODEC)
                 view.append(rows, snapshot_properties=self._merged(table, position).properties())
                 table.metadata, table.metadata_location = view.metadata, view.metadata_location
                 return
