@@ -257,7 +257,7 @@ def _scan_text(data: Path) -> bytes:
     """Everything under the data directory as bytes a person could read: every file's raw bytes (the
     sqlite databases and their WALs, Iceberg metadata JSON), and what compression hides from them: the
     stream's payloads (LZ4) with the bytes of each rejection (base64 in its payload), every Parquet
-    value (zstd pages), the Avro manifests' blocks (deflate), gzip files."""
+    value (Snappy or zstd pages), the Avro manifests' blocks (deflate), gzip files."""
     import gzip
 
     import pyarrow.parquet as pq
