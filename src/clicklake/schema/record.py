@@ -141,6 +141,30 @@ class Record(Struct, omit_defaults=False, tag=RECORD_KIND, tag_field="kind"):
     hour: str = ""
 
 
+#: The fields `to_record` passes by position, in `Record`'s order (an import fails if they move).
+_POSITIONAL: Final = (
+    "site_id",
+    "event_type",
+    "event_id",
+    "ts",
+    "ingest_ts",
+    "source",
+    "schema_version",
+    "privacy",
+    "user",
+    "session",
+    "ctx",
+    "device",
+    "traffic",
+    "metadata",
+)
+if Record.__struct_fields__[: len(_POSITIONAL)] != _POSITIONAL:
+    raise ImportError(f"Record's fields moved: {Record.__struct_fields__}; update to_record and _POSITIONAL")
+
+#: `hour` of the hours of a day, as the partition column spells it.
+_HOURS: Final = tuple(f"{h:02d}" for h in range(24))
+
+
 def _opt(value: T | UnsetType) -> T | None:
     return None if isinstance(value, UnsetType) else value
 
@@ -211,30 +235,32 @@ def to_record(
     meta = event.metadata
     user_id_hash = user.user_id_hash if user.user_id_hash is not U else None
     anonymous_id = user.anonymous_id if user.anonymous_id is not U else None
+    # The first fields by position, in `_POSITIONAL` order (checked below): msgspec matches
+    # keyword arguments by name, and fourteen of them took ~0.5 us of each event's record.
     record = Record(
-        site_id=site_id,
-        event_type=ev.EVENT_TYPE_OF[type(event)],
-        event_id=event_id,
-        ts=ts_ms,
-        ingest_ts=ingest_ts,
-        source=source,
-        schema_version=event.schema_version,
-        privacy=Privacy(
+        site_id,
+        ev.EVENT_TYPE_OF[type(event)],
+        event_id,
+        ts_ms,
+        ingest_ts,
+        source,
+        event.schema_version,
+        Privacy(
             analytics=consent.analytics,
             ads=consent.ads if consent.ads is not U else None,
             source_ip_anonymized=source_ip_anonymized,
         ),
-        user=UserRecord(
+        UserRecord(
             user_id_hash=user_id_hash,
             anonymous_id=anonymous_id,
             visitor_id=user_id_hash or anonymous_id or visitor_id,
             geo_country=geo_country,
         ),
-        session=SessionRecord(session_id=session_id, utm=utm_record),
-        ctx=ctx_record,
-        device=device or Device(),
-        traffic=traffic or Traffic(),
-        metadata=MetadataRecord(schema_hash=schema_hash)
+        SessionRecord(session_id=session_id, utm=utm_record),
+        ctx_record,
+        device or Device(),
+        traffic or Traffic(),
+        MetadataRecord(schema_hash=schema_hash)
         if meta is U
         else MetadataRecord(
             sdk_version=meta.sdk_version if meta.sdk_version is not U else None,
@@ -242,7 +268,7 @@ def to_record(
             schema_hash=schema_hash,
         ),
         ingest_dt=ingest_ts // MS_PER_DAY,
-        hour=f"{ingest_ts % MS_PER_DAY // MS_PER_HOUR:02d}",
+        hour=_HOURS[ingest_ts % MS_PER_DAY // MS_PER_HOUR],
     )
     chart: ev.Chart | UnsetType = getattr(event, "chart", UNSET)
     if not isinstance(chart, UnsetType):
