@@ -104,6 +104,8 @@ Mode = Literal["full", "incremental", "range", "up_to_date", "busy"]
 Outcome = Literal["published", "blocked", "up_to_date", "busy"]
 
 _DEFS: Final = {t.identifier: t for t in TABLES}
+#: Plans of one table's publication before its error is the run's (see `_publish`).
+_PLAN_ATTEMPTS: Final = 3
 
 
 class TransformReport(msgspec.Struct, kw_only=True):
@@ -573,14 +575,28 @@ class Transformer:
         """
         table = built.table
         with _timed(report, "commits"):
-            old = [task.file for task in table.scan(row_filter=built.replace).plan_files()]
-            tx = table.transaction()
-            with tx.update_snapshot(snapshot_properties=props).overwrite() as replace:
-                for data_file in old:
-                    replace.delete_data_file(data_file)
-                for data_file in built.files:
-                    replace.append_data_file(data_file)
-            tx.commit_transaction()
+            for attempt in range(1, _PLAN_ATTEMPTS + 1):
+                old = [task.file for task in table.scan(row_filter=built.replace).plan_files()]
+                tx = table.transaction()
+                try:
+                    with tx.update_snapshot(snapshot_properties=props).overwrite() as replace:
+                        for data_file in old:
+                            replace.delete_data_file(data_file)
+                        for data_file in built.files:
+                            replace.append_data_file(data_file)
+                except ValidationException as exc:
+                    # Raised before anything is committed. pyiceberg 0.12 shares one manifest evaluator
+                    # among the threads that look for the files to delete, and it keeps the manifest
+                    # being judged on itself, so a race can skip a manifest and report one of `old`
+                    # missing (seen about once in a dozen runs of a test); so can a file another
+                    # writer removed meanwhile. Either way a new plan on the table as it is now holds.
+                    if attempt == _PLAN_ATTEMPTS:
+                        raise
+                    log.info("publishing %s: %s; planning it again", built.identifier, exc)
+                    table.refresh()
+                    continue
+                tx.commit_transaction()
+                break
         report.rows[built.identifier] = built.rows
 
     @staticmethod
